@@ -1,0 +1,54 @@
+# Relay — developer entry points. `make local` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .venv-sam
+TRAIN_VENV := .venv-train
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: local test lint typecheck unit functional e2e infra training bench bench-quick build clean
+
+$(BIN)/.installed: requirements-dev.txt layers/relay/requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# aws-sam-cli pins its own boto3/pydantic ranges, so it lives in its own environment.
+$(SAM_VENV)/.installed: requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-sam.txt
+	touch $@
+
+local: $(BIN)/.installed
+	$(BIN)/python -m local --host $(HOST) --port $(PORT)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest -m unit -q
+
+functional: $(BIN)/.installed
+	$(BIN)/pytest -m functional -q
+
+e2e: $(BIN)/.installed
+	$(BIN)/pytest -m e2e -q
+
+infra: $(BIN)/.installed $(SAM_VENV)/.installed
+	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -m infra -q
+
+test: lint typecheck $(SAM_VENV)/.installed
+	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -q -m "unit or functional or e2e or infra"
+
+build: $(SAM_VENV)/.installed
+	PATH=$$(pyenv root 2>/dev/null)/versions/3.13.0/bin:$$PATH $(SAM_VENV)/bin/sam build
+
+clean:
+	rm -rf .aws-sam .mypy_cache .ruff_cache
