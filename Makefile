@@ -22,6 +22,16 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-sam.txt
 	touch $@
 
+# Training code (TRL, PEFT, torch CPU build) never enters the Lambda layer: its own environment.
+$(TRAIN_VENV)/.installed: training/requirements.txt pyproject.toml
+	test -x $(TRAIN_VENV)/bin/python || python3.11 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check -r training/requirements.txt
+	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+training: $(TRAIN_VENV)/.installed
+	$(TRAIN_VENV)/bin/python -m pytest -m training -q
+
 local: $(BIN)/.installed
 	$(BIN)/python -m local --host $(HOST) --port $(PORT)
 
@@ -44,8 +54,9 @@ e2e: $(BIN)/.installed
 infra: $(BIN)/.installed $(SAM_VENV)/.installed
 	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -m infra -q
 
-test: lint typecheck $(SAM_VENV)/.installed
+test: lint typecheck $(SAM_VENV)/.installed $(TRAIN_VENV)/.installed
 	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -q -m "unit or functional or e2e or infra"
+	$(TRAIN_VENV)/bin/python -m pytest -m training -q
 
 build: $(SAM_VENV)/.installed
 	PATH=$$(pyenv root 2>/dev/null)/versions/3.13.0/bin:$$PATH $(SAM_VENV)/bin/sam build
