@@ -13,7 +13,7 @@ PORT ?= 8000
 $(BIN)/.installed: requirements-dev.txt layers/relay/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 # aws-sam-cli pins its own boto3/pydantic ranges, so it lives in its own environment.
@@ -26,7 +26,7 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 $(TRAIN_VENV)/.installed: training/requirements.txt pyproject.toml
 	test -x $(TRAIN_VENV)/bin/python || python3.11 -m venv $(TRAIN_VENV)
 	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check -r training/requirements.txt
-	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 training: $(TRAIN_VENV)/.installed

@@ -1,0 +1,1 @@
+"""Thin adapters around boto3 clients; AWS error codes become domain errors here, once."""

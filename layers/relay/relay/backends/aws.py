@@ -1,0 +1,75 @@
+"""boto3 clients built once per process.
+
+Endpoints come only from the standard variables (`AWS_ENDPOINT_URL`,
+`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, ...), which botocore reads itself: production code has
+no notion of a local stack.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CLIENT_CONFIGS: dict[str, Config] = {
+    # Model calls can legitimately run for minutes; retries stay low so a throttle
+    # reaches the caller as 429 quickly instead of being hidden behind backoff.
+    "bedrock-runtime": Config(
+        read_timeout=900,
+        connect_timeout=5,
+        retries={"mode": "standard", "max_attempts": 2},
+        max_pool_connections=64,
+        tcp_keepalive=True,
+    ),
+    "sagemaker-runtime": Config(
+        read_timeout=900,
+        connect_timeout=5,
+        retries={"mode": "standard", "max_attempts": 2},
+        max_pool_connections=64,
+        tcp_keepalive=True,
+    ),
+}
+_DEFAULT_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=30,
+    retries={"mode": "standard", "max_attempts": 3},
+    max_pool_connections=32,
+)
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+_session: boto3.session.Session | None = None
+
+
+def client(service: str) -> Any:
+    """A shared client for `service` (thread-safe; boto3 clients are safe to share)."""
+    found = _clients.get(service)
+    if found is not None:
+        return found
+    global _session
+    with _lock:
+        found = _clients.get(service)
+        if found is None:
+            if _session is None:
+                _session = boto3.session.Session()
+            found = _session.client(service, config=_CLIENT_CONFIGS.get(service, _DEFAULT_CONFIG))
+            _clients[service] = found
+        return found
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that change endpoint variables call this)."""
+    global _session
+    with _lock:
+        _clients.clear()
+        _session = None
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError, or '' for anything else."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""

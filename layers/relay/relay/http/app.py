@@ -1,0 +1,52 @@
+"""The one factory that builds Relay's ASGI apps from routers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import APIRouter, FastAPI
+
+import relay
+from relay.http.errors import install_error_handlers
+from relay.http.middleware import RequestContextMiddleware
+from relay.http.routes import health, models
+from relay.services.container import Services
+from relay.settings import get_settings
+
+# Inference routes stream through the Lambda Web Adapter; /v1/models and the control
+# routes are buffered behind Mangum (template.yaml routes them to the matching function).
+DATA_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router,)
+CONTROL_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router, models.router)
+
+
+def create_app(routers: Sequence[APIRouter], services: Services | None = None) -> FastAPI:
+    services = services or Services(get_settings())
+    app = FastAPI(
+        title="Relay",
+        version=relay.__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.services = services
+    seen: set[int] = set()
+    for router in routers:
+        if id(router) not in seen:
+            seen.add(id(router))
+            app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
+    return app
+
+
+def create_data_plane_app(services: Services | None = None) -> FastAPI:
+    return create_app(DATA_PLANE_ROUTERS, services)
+
+
+def create_control_plane_app(services: Services | None = None) -> FastAPI:
+    return create_app(CONTROL_PLANE_ROUTERS, services)
+
+
+def create_local_app(services: Services | None = None) -> FastAPI:
+    """Everything on one server, as `make local` serves it."""
+    return create_app(DATA_PLANE_ROUTERS + CONTROL_PLANE_ROUTERS, services)

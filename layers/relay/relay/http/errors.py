@@ -1,0 +1,80 @@
+"""The one place where exceptions become HTTP responses."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from relay.errors import (
+    BadRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RelayError,
+)
+from relay.http.envelope import error_response
+from relay.observability import logger
+
+_STATUS_ERRORS: dict[int, type[RelayError]] = {404: NotFoundError, 413: PayloadTooLargeError}
+
+
+def _param(loc: tuple[object, ...] | list[object]) -> str | None:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "form"):
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+def validation_error(exc: RequestValidationError) -> BadRequestError:
+    errors = exc.errors()
+    if not errors:
+        return BadRequestError("Invalid request")
+    first = errors[0]
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        ctx = first.get("ctx") or {}
+        detail = ctx.get("error", "") if isinstance(ctx, dict) else ""
+        return BadRequestError(f"Malformed JSON body{': ' + str(detail) if detail else ''}")
+    loc = tuple(first.get("loc", ()))
+    param = _param(loc)
+    if loc == ("body",) and kind == "missing":
+        return BadRequestError("The request needs a JSON body with Content-Type: application/json")
+    message = str(first.get("msg", "Invalid value"))
+    if param:
+        message = f"{param}: {message}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return BadRequestError(message, param=param)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RelayError)
+    async def _relay(request: Request, exc: RelayError) -> Response:
+        if exc.status >= 500:
+            logger.warning("request failed", extra={"status": exc.status, "error": exc.message})
+        return error_response(request.url.path, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request.url.path, validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        error_class = _STATUS_ERRORS.get(exc.status_code, RelayError)
+        if exc.status_code == 404:
+            error = error_class(f"Unknown route: {request.method} {request.url.path}")
+        elif exc.status_code == 405:
+            error = RelayError(f"Method {request.method} is not allowed on {request.url.path}")
+            error.status, error.type = 405, "invalid_request_error"
+        else:
+            error = error_class(str(exc.detail))
+            error.status = exc.status_code
+        if exc.headers:
+            error.headers.update(exc.headers)
+        return error_response(request.url.path, error)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(request.url.path, RelayError("Internal error; see the request id"))

@@ -1,0 +1,1 @@
+"""Services: auth, model registry, control-plane logic. No HTTP here."""

@@ -1,0 +1,128 @@
+"""API key verification: the admin key from Secrets Manager, further keys hashed in DynamoDB.
+
+Results are cached per presented key for `ttl` seconds, so a revoked key stops working
+within that time and the hot path does no IO. Comparisons are constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from relay.errors import AuthenticationError, ServiceUnavailableError
+from relay.observability import logger
+from relay.services.keys import ApiKeyRepository, hash_secret, parse_key
+
+_MAX_CACHE = 4096
+_MAX_KEY_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    is_admin: bool
+
+
+ADMIN = Principal(key_id="admin", is_admin=True)
+
+
+class Authenticator:
+    def __init__(
+        self,
+        admin_key: Callable[[], str],
+        keys: ApiKeyRepository,
+        *,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._admin_key_source = admin_key
+        self._keys = keys
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._admin: tuple[bytes, float] | None = None
+        self._cache: dict[bytes, tuple[Principal | None, float]] = {}
+
+    def cached(self, presented: str) -> Principal | bool | None:
+        """The cached verdict without IO: a Principal, None (known bad), or False (unknown)."""
+        entry = self._cache.get(_fingerprint(presented))
+        if entry is None or entry[1] <= self._clock():
+            return False
+        return entry[0]
+
+    def authenticate(self, presented: str | None) -> Principal:
+        """The principal for a presented key, or AuthenticationError. May do IO."""
+        if not presented:
+            raise AuthenticationError(
+                "Missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+            )
+        if len(presented) > _MAX_KEY_LENGTH:
+            raise AuthenticationError("Incorrect API key provided")
+        verdict = self.cached(presented)
+        if verdict is False:
+            verdict = self._verify(presented)
+            self._remember(presented, verdict)
+        if not isinstance(verdict, Principal):
+            raise AuthenticationError("Incorrect API key provided")
+        return verdict
+
+    def _verify(self, presented: str) -> Principal | None:
+        if hmac.compare_digest(presented.encode("utf-8"), self._admin_key()):
+            return ADMIN
+        parsed = parse_key(presented)
+        if parsed is None:
+            return None
+        key_id, secret = parsed
+        try:
+            record = self._keys.get(key_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise ServiceUnavailableError("Could not verify the API key", retry_after=1) from exc
+        if record is None or not hmac.compare_digest(hash_secret(secret), record.key_hash):
+            return None
+        try:
+            self._keys.touch(key_id, int(time.time()))
+        except (ClientError, BotoCoreError):
+            logger.warning("could not record API key use", extra={"key_id": key_id})
+        return Principal(key_id=key_id, is_admin=False)
+
+    def _admin_key(self) -> bytes:
+        now = self._clock()
+        admin = self._admin
+        if admin is not None and now < admin[1]:
+            return admin[0]
+        with self._lock:
+            try:
+                value = self._admin_key_source().strip().encode("utf-8")
+            except (ClientError, BotoCoreError) as exc:
+                if self._admin is not None:
+                    return self._admin[0]
+                raise ServiceUnavailableError("Could not read the admin key", retry_after=1) from exc
+            if not value:
+                raise ServiceUnavailableError("The admin key secret is empty")
+            self._admin = (value, now + self._ttl)
+            return value
+
+    def _remember(self, presented: str, verdict: Principal | None) -> None:
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.clear()  # bounded: random keys from a flood cannot grow memory
+        self._cache[_fingerprint(presented)] = (verdict, self._clock() + self._ttl)
+
+
+def _fingerprint(presented: str) -> bytes:
+    return hashlib.sha256(presented.encode("utf-8")).digest()
+
+
+def secrets_manager_source(client: Callable[[], object], secret_id: str) -> Callable[[], str]:
+    """A callable that reads the admin key (a plain secret string) from Secrets Manager."""
+
+    def read() -> str:
+        response = client().get_secret_value(SecretId=secret_id)  # type: ignore[attr-defined]
+        return str(response.get("SecretString", ""))
+
+    return read

@@ -1,0 +1,46 @@
+"""The services one app instance uses, built lazily so cold start pays only for what it touches."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from relay.backends import aws
+from relay.backends.bedrock.catalog import BedrockCatalog
+from relay.services.auth import Authenticator, secrets_manager_source
+from relay.services.keys import ApiKeyRepository, DynamoDBApiKeyRepository
+from relay.services.models import ModelDirectory
+from relay.services.registry import DynamoDBModelRegistry, ModelRegistryRepository
+from relay.settings import Settings
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        return DynamoDBApiKeyRepository(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        return Authenticator(
+            secrets_manager_source(lambda: aws.client("secretsmanager"), self.settings.admin_secret_id),
+            self.api_keys,
+            ttl=self.settings.auth_cache_ttl,
+        )
+
+    @cached_property
+    def model_registry(self) -> ModelRegistryRepository:
+        return DynamoDBModelRegistry(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def bedrock_catalog(self) -> BedrockCatalog:
+        return BedrockCatalog(
+            lambda: aws.client("bedrock"),
+            ttl=self.settings.catalog_ttl,
+            allowed=self.settings.allowed_models,
+        )
+
+    @cached_property
+    def models(self) -> ModelDirectory:
+        return ModelDirectory(self.bedrock_catalog, self.model_registry)

@@ -1,0 +1,98 @@
+"""One typed settings object, read once at cold start from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+# Environment variable names: the only place they are spelled.
+ENV_TABLE_NAME = "RELAY_TABLE_NAME"
+ENV_BUCKET_NAME = "RELAY_BUCKET_NAME"
+ENV_ADMIN_SECRET_ID = "RELAY_ADMIN_SECRET_ID"  # noqa: S105 - a variable name
+ENV_MODELS_REQUIRE_KEY = "RELAY_MODELS_REQUIRE_KEY"
+ENV_ALLOWED_MODELS = "RELAY_ALLOWED_MODELS"
+ENV_GUARDRAIL_ID = "RELAY_GUARDRAIL_ID"
+ENV_GUARDRAIL_VERSION = "RELAY_GUARDRAIL_VERSION"
+ENV_MAX_BODY_BYTES = "RELAY_MAX_BODY_BYTES"
+ENV_CATALOG_TTL = "RELAY_CATALOG_TTL_SECONDS"
+ENV_AUTH_CACHE_TTL = "RELAY_AUTH_CACHE_TTL_SECONDS"
+
+# A Lambda synchronous invocation carries at most 6 MB of request payload (API Gateway's
+# own limit is 10 MB); the JSON event wraps the body, so stop a little below that.
+DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024
+DEFAULT_CATALOG_TTL = 300.0
+DEFAULT_AUTH_CACHE_TTL = 60.0
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"environment variable {name} must be set")
+    return value
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from exc
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    bucket_name: str
+    admin_secret_id: str
+    models_require_key: bool = True
+    allowed_models: tuple[str, ...] = ("*",)
+    guardrail_id: str = ""
+    guardrail_version: str = ""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    catalog_ttl: float = DEFAULT_CATALOG_TTL
+    auth_cache_ttl: float = DEFAULT_AUTH_CACHE_TTL
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        patterns = tuple(p.strip() for p in os.environ.get(ENV_ALLOWED_MODELS, "*").split(",") if p.strip())
+        return cls(
+            table_name=_required(ENV_TABLE_NAME),
+            bucket_name=_required(ENV_BUCKET_NAME),
+            admin_secret_id=_required(ENV_ADMIN_SECRET_ID),
+            models_require_key=_flag(ENV_MODELS_REQUIRE_KEY, True),
+            allowed_models=patterns or ("*",),
+            guardrail_id=os.environ.get(ENV_GUARDRAIL_ID, "").strip(),
+            guardrail_version=os.environ.get(ENV_GUARDRAIL_VERSION, "").strip(),
+            max_body_bytes=int(_number(ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)),
+            catalog_ttl=_number(ENV_CATALOG_TTL, DEFAULT_CATALOG_TTL),
+            auth_cache_ttl=_number(ENV_AUTH_CACHE_TTL, DEFAULT_AUTH_CACHE_TTL),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings.from_env()
