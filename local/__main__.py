@@ -1,0 +1,86 @@
+"""`make local`: the Relay API on 127.0.0.1, on an embedded stand-in for AWS."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import uvicorn
+
+SNIPPET = """\
+Relay is running on the local stack.
+
+  Base URL : {base}
+  API key  : {key}
+
+  export OPENAI_BASE_URL={base}
+  export OPENAI_API_KEY={key}
+
+  python - <<'PY'
+  from openai import OpenAI
+  client = OpenAI()  # reads OPENAI_BASE_URL and OPENAI_API_KEY
+  print([m.id for m in client.models.list()])
+  PY
+
+  curl -s {base}/models -H "Authorization: Bearer {key}"
+
+Ctrl-C stops everything.
+"""
+
+
+def _stack_outputs(stack_name: str) -> dict[str, str]:
+    import boto3
+
+    stacks = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("RELAY_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RELAY_PORT", "8000")))
+    parser.add_argument(
+        "--real-aws",
+        action="store_true",
+        default=os.environ.get("RELAY_REAL_AWS", "") in ("1", "true"),
+        help="serve the app against real AWS with your own credentials instead of the emulated stack",
+    )
+    parser.add_argument(
+        "--stack-name",
+        default=os.environ.get("RELAY_STACK_NAME", ""),
+        help="with --real-aws: read the table, bucket and secret from this deployed stack's outputs",
+    )
+    args = parser.parse_args(argv)
+
+    stack = None
+    if args.real_aws:
+        if args.stack_name:
+            outputs = _stack_outputs(args.stack_name)
+            os.environ.setdefault("RELAY_TABLE_NAME", outputs["TableName"])
+            os.environ.setdefault("RELAY_BUCKET_NAME", outputs["BucketName"])
+            os.environ.setdefault("RELAY_ADMIN_SECRET_ID", outputs["AdminKeySecretArn"])
+        key = "(the admin key in Secrets Manager: " + os.environ.get("RELAY_ADMIN_SECRET_ID", "?") + ")"
+    else:
+        from local.stack import LocalStack
+
+        stack = LocalStack(host=args.host).start()
+        key = stack.admin_key
+
+    from relay.http.app import create_local_app
+
+    app = create_local_app()
+    base = f"http://{args.host}:{args.port}/v1"
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    print(SNIPPET.format(base=base, key=key), flush=True)
+    try:
+        server.run()
+    finally:
+        if stack is not None:
+            stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Wire-level emulators of AWS services that moto does not serve (Bedrock, SageMaker runtime)."""

@@ -1,0 +1,98 @@
+"""Start the local stand-in for AWS: moto's server plus the wire-level emulators.
+
+The app reaches both only through the standard endpoint variables. Variables the user has
+already set win, so one service can be pointed at real AWS while the rest stay local.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import boto3
+
+from local.emulators import bedrock
+from local.emulators.server import EmulatorServer, Router
+from local.resources import LocalResources, create_resources
+
+REGION = "us-east-1"
+# Services moto serves (AWS_ENDPOINT_URL) and those the emulators serve.
+EMULATED_SERVICES = ("BEDROCK", "BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "SAGEMAKER_RUNTIME")
+# Later issues register their emulators here: each takes the shared router.
+EMULATOR_REGISTRARS: list[Callable[[Router], None]] = [bedrock.register]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def generate_admin_key() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(48))
+
+
+@dataclass
+class LocalStack:
+    admin_key: str = ""
+    host: str = "127.0.0.1"
+    moto_url: str = ""
+    emulator_url: str = ""
+    resources: LocalResources = field(default_factory=LocalResources)
+    applied_env: dict[str, str] = field(default_factory=dict)
+    _moto: object | None = None
+    _emulator: EmulatorServer | None = None
+
+    def start(self) -> LocalStack:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
+
+        port = free_port(self.host)
+        moto = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
+        moto.start()
+        self._moto = moto
+        self.moto_url = f"http://{self.host}:{port}"
+
+        router = Router()
+        for register in EMULATOR_REGISTRARS:
+            register(router)
+        self._emulator = EmulatorServer(self.host, 0, router).start()
+        self.emulator_url = self._emulator.url
+
+        self._set("AWS_ACCESS_KEY_ID", "testing", override=False)
+        self._set("AWS_SECRET_ACCESS_KEY", "testing", override=False)
+        self._set("AWS_DEFAULT_REGION", REGION, override=False)
+        self._set("AWS_REGION", os.environ["AWS_DEFAULT_REGION"], override=False)
+        self._set("AWS_ENDPOINT_URL", self.moto_url, override=False)
+        for service in EMULATED_SERVICES:
+            self._set(f"AWS_ENDPOINT_URL_{service}", self.emulator_url, override=False)
+        # Powertools: readable logs and no EMF lines on a developer's terminal.
+        self._set("POWERTOOLS_METRICS_DISABLED", "true", override=False)
+
+        self.admin_key = self.admin_key or os.environ.get("RELAY_ADMIN_KEY") or generate_admin_key()
+        session = boto3.session.Session()
+        self.resources = create_resources(session, self.admin_key, os.environ["AWS_DEFAULT_REGION"])
+        for key, value in self.resources.environment.items():
+            self._set(key, value, override=False)
+        return self
+
+    def _set(self, key: str, value: str, *, override: bool) -> None:
+        if override or key not in os.environ:
+            os.environ[key] = value
+            self.applied_env[key] = value
+
+    def stop(self) -> None:
+        if self._emulator is not None:
+            self._emulator.stop()
+        if self._moto is not None:
+            self._moto.stop()  # type: ignore[attr-defined]
+        for key in self.applied_env:
+            os.environ.pop(key, None)
+        self.applied_env.clear()
