@@ -1,0 +1,57 @@
+"""Server-sent events for OpenAI-style streams.
+
+Rules (ARCHITECTURE.md): an error before the first byte is a normal error response with
+its real status, so routes pull the first event *before* building the response; an
+error after it becomes an `error` event followed by `data: [DONE]`. Each chunk is
+written as soon as it exists; nothing is buffered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.responses import StreamingResponse
+
+from relay.errors import RelayError
+from relay.http.envelope import openai_error_body
+from relay.observability import logger
+
+DONE = b"data: [DONE]\n\n"
+SSE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Connection": "keep-alive",
+    # Proxies such as nginx buffer event streams unless told not to.
+    "X-Accel-Buffering": "no",
+}
+
+
+def sse_event(data: Any) -> bytes:
+    """One `data:` frame; `data` is a dict, a pydantic model, or pre-serialised JSON bytes."""
+    if isinstance(data, bytes):
+        payload = data
+    elif hasattr(data, "model_dump_json"):
+        payload = data.model_dump_json(exclude_none=True).encode()
+    else:
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return b"data: " + payload + b"\n\n"
+
+
+async def _frames(first: list[Any], rest: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    for item in first:
+        yield sse_event(item)
+    try:
+        async for item in rest:
+            yield sse_event(item)
+    except RelayError as exc:
+        yield sse_event(openai_error_body(exc))
+    except Exception:
+        logger.exception("stream failed after its first byte")
+        yield sse_event(openai_error_body(RelayError("The stream failed; see the request id")))
+    yield DONE
+
+
+def sse_response(first: list[Any], rest: AsyncIterator[Any]) -> StreamingResponse:
+    """A streaming response whose first events are already known to have succeeded."""
+    return StreamingResponse(_frames(first, rest), media_type="text/event-stream", headers=SSE_HEADERS)
