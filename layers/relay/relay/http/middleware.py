@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.errors import PayloadTooLargeError
@@ -13,6 +14,14 @@ from relay.http.envelope import error_response
 from relay.observability import logger, request_id_var
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class BodyTooLargeError(HTTPException):
+    """Raised from `receive`; an HTTPException because FastAPI re-raises those while parsing
+    a body (anything else it turns into a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body exceeds {limit} bytes")
 
 
 class RequestContextMiddleware:
@@ -59,7 +68,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLargeError(f"Request body exceeds {limit} bytes")
+                    raise BodyTooLargeError(limit)
             return message
 
         try:
