@@ -2,14 +2,24 @@
 
 The request id lives in a context variable so concurrent requests on one uvicorn worker
 never see each other's correlation ids (Logger's appended keys are process-global).
+
+The tracer is built on first use: importing the X-Ray SDK costs ~200 ms of cold start, and
+only the buffered ControlPlane handler (where Lambda hands over a trace segment) uses it.
+Under the Lambda Web Adapter the app runs in its own process without that segment, so the
+DataPlane relies on Lambda's active tracing of the invocation instead.
 """
 
 from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 request_id_var: ContextVar[str] = ContextVar("relay_request_id", default="")
 
@@ -23,4 +33,10 @@ class _CorrelationFilter(logging.Filter):
 logger = Logger(service="relay")
 logger.addFilter(_CorrelationFilter())
 metrics = Metrics(namespace="Relay", service="relay")
-tracer = Tracer(service="relay")
+
+
+@lru_cache(maxsize=1)
+def get_tracer() -> Tracer:
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service="relay")
