@@ -6,12 +6,13 @@ import re
 import time
 import uuid
 
+from aws_lambda_powertools.metrics import MetricUnit
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.errors import PayloadTooLargeError
 from relay.http.envelope import error_response
-from relay.observability import logger, request_id_var
+from relay.observability import logger, metrics, request_id_var
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -80,13 +81,21 @@ class RequestContextMiddleware:
                 return
             await self.app(scope, limited_receive, send_with_id)
         finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
             logger.info(
                 "request",
                 extra={
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "duration_ms": duration_ms,
                 },
             )
+            # One EMF line per request; add and flush run without an await in between, so
+            # concurrent requests never interleave in the shared Metrics buffer.
+            metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=duration_ms)
+            if status >= 500 or status == 0:
+                metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+            metrics.flush_metrics()
             request_id_var.reset(token)
