@@ -17,12 +17,30 @@ ENV_GUARDRAIL_VERSION = "RELAY_GUARDRAIL_VERSION"
 ENV_MAX_BODY_BYTES = "RELAY_MAX_BODY_BYTES"
 ENV_CATALOG_TTL = "RELAY_CATALOG_TTL_SECONDS"
 ENV_AUTH_CACHE_TTL = "RELAY_AUTH_CACHE_TTL_SECONDS"
+ENV_UPLOAD_URL_TTL = "RELAY_UPLOAD_URL_TTL_SECONDS"
+ENV_DOWNLOAD_URL_TTL = "RELAY_DOWNLOAD_URL_TTL_SECONDS"
 
 # A Lambda synchronous invocation carries at most 6 MB of request payload (API Gateway's
 # own limit is 10 MB); the JSON event wraps the body, so stop a little below that.
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024
 DEFAULT_CATALOG_TTL = 300.0
 DEFAULT_AUTH_CACHE_TTL = 60.0
+
+# Dataset uploads through the API. API Gateway hands multipart bodies to Lambda base64
+# encoded (4 output bytes per 3 input bytes) inside the JSON event, and the invoke payload
+# is capped at 6 MiB. Reserve 64 KiB for the event around the body (headers,
+# requestContext), then 16 KiB for the multipart framing (boundaries, part headers, the
+# `name` field): 6,291,456 - 65,536 = 6,225,920 base64 chars -> 4,669,440 raw body bytes
+# -> 4,653,056 bytes of file (4.44 MiB). Anything larger goes through the presigned flow.
+LAMBDA_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
+LAMBDA_EVENT_ENVELOPE_BYTES = 64 * 1024
+MULTIPART_FRAMING_BYTES = 16 * 1024
+DATASET_MULTIPART_BODY_MAX_BYTES = (LAMBDA_INVOKE_PAYLOAD_BYTES - LAMBDA_EVENT_ENVELOPE_BYTES) // 4 * 3
+DATASET_INLINE_MAX_BYTES = DATASET_MULTIPART_BODY_MAX_BYTES - MULTIPART_FRAMING_BYTES
+# A presigned S3 POST uploads one object in one request, which S3 caps at 5 GiB.
+DATASET_PRESIGNED_MAX_BYTES = 5 * 1024**3
+DEFAULT_UPLOAD_URL_TTL = 3600.0
+DEFAULT_DOWNLOAD_URL_TTL = 300.0
 
 
 class SettingsError(RuntimeError):
@@ -73,6 +91,11 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     catalog_ttl: float = DEFAULT_CATALOG_TTL
     auth_cache_ttl: float = DEFAULT_AUTH_CACHE_TTL
+    dataset_inline_max_bytes: int = DATASET_INLINE_MAX_BYTES
+    dataset_multipart_body_max_bytes: int = DATASET_MULTIPART_BODY_MAX_BYTES
+    dataset_presigned_max_bytes: int = DATASET_PRESIGNED_MAX_BYTES
+    upload_url_ttl: float = DEFAULT_UPLOAD_URL_TTL
+    download_url_ttl: float = DEFAULT_DOWNLOAD_URL_TTL
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -89,6 +112,8 @@ class Settings:
             max_body_bytes=int(_number(ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)),
             catalog_ttl=_number(ENV_CATALOG_TTL, DEFAULT_CATALOG_TTL),
             auth_cache_ttl=_number(ENV_AUTH_CACHE_TTL, DEFAULT_AUTH_CACHE_TTL),
+            upload_url_ttl=_number(ENV_UPLOAD_URL_TTL, DEFAULT_UPLOAD_URL_TTL),
+            download_url_ttl=_number(ENV_DOWNLOAD_URL_TTL, DEFAULT_DOWNLOAD_URL_TTL),
         )
 
 
