@@ -1,0 +1,1 @@
+"""Infrastructure tests: sam validate, sam build and checks on the transformed template."""

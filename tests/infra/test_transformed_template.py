@@ -1,0 +1,333 @@
+"""Checks on the CloudFormation that SAM makes of template.yaml: streaming, IAM, data safety."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from .stack import CONTROL_ROUTES, INFERENCE_ROUTES, api_integrations, as_list, policy_statements
+
+pytestmark = pytest.mark.infra
+
+STREAM_TIMEOUT_MS = 15 * 60 * 1000
+
+# Actions that may be granted on Resource "*" because IAM offers no resource-level permission
+# for them (Service Authorization Reference lists no resource type):
+STAR_ALLOWED = {
+    # X-Ray accepts trace data for the whole account; there is no trace resource to name.
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    # List calls over the account's catalogue, not over one model.
+    "bedrock:ListFoundationModels",
+    "bedrock:ListInferenceProfiles",
+    # Rerank has no resource type; the reranking model itself is checked through
+    # bedrock:InvokeModel, which stays scoped to model ARNs.
+    "bedrock:Rerank",
+}
+
+
+def _uri(integration: dict[str, Any]) -> str:
+    uri = integration["uri"]
+    return uri["Fn::Sub"] if isinstance(uri, dict) else uri
+
+
+def _refers_to(value: Any, logical_id: str) -> bool:
+    """True when an intrinsic (Ref, GetAtt or a Sub placeholder) names `logical_id`."""
+    text = json.dumps(value)
+    return bool(
+        re.search(rf'"Ref": "{logical_id}"', text)
+        or re.search(rf'"Fn::GetAtt": \["{logical_id}"', text)
+        or re.search(rf"\$\{{{logical_id}[}}.]", text)
+    )
+
+
+def _resources(transformed: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in transformed["Resources"].items() if v["Type"] == resource_type}
+
+
+def _role_of(transformed: dict[str, Any], function_id: str) -> tuple[str, dict[str, Any]]:
+    role_ref = transformed["Resources"][function_id]["Properties"]["Role"]
+    role_id = role_ref["Fn::GetAtt"][0]
+    return role_id, transformed["Resources"][role_id]
+
+
+def _allows(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in policy_statements(role) if s["Effect"] == "Allow"]
+
+
+def _actions(role: dict[str, Any]) -> set[str]:
+    return {action for s in _allows(role) for action in as_list(s["Action"])}
+
+
+# ---------------------------------------------------------------- routes and streaming
+
+
+def test_every_contract_route_exists(transformed: dict[str, Any]) -> None:
+    routes = set(api_integrations(transformed))
+    missing = [route for route in INFERENCE_ROUTES + CONTROL_ROUTES if route not in routes]
+    assert not missing
+
+
+@pytest.mark.parametrize(("path", "method"), INFERENCE_ROUTES)
+def test_inference_route_streams_from_the_live_alias(
+    transformed: dict[str, Any], path: str, method: str
+) -> None:
+    integration = api_integrations(transformed)[(path, method)]
+    uri = _uri(integration)
+    assert integration["type"] == "aws_proxy"
+    assert "/2021-11-15/functions/" in uri and uri.endswith("/response-streaming-invocations"), uri
+    assert integration.get("responseTransferMode") == "STREAM"
+    assert integration.get("timeoutInMillis") == STREAM_TIMEOUT_MS
+    # SnapStart only applies to published versions: API Gateway must call the alias.
+    assert "${DataPlaneFunctionAliaslive}" in uri
+
+
+@pytest.mark.parametrize(("path", "method"), CONTROL_ROUTES)
+def test_control_route_is_buffered(transformed: dict[str, Any], path: str, method: str) -> None:
+    integration = api_integrations(transformed)[(path, method)]
+    uri = _uri(integration)
+    assert "response-streaming-invocations" not in uri and uri.endswith("/invocations"), uri
+    assert integration.get("responseTransferMode", "BUFFERED") == "BUFFERED"
+    assert "${ControlPlaneFunction.Arn}" in uri
+
+
+def test_each_function_streams_or_buffers_consistently(transformed: dict[str, Any]) -> None:
+    """Routes added later inherit the rule: data plane streams, control plane does not."""
+    for route, integration in api_integrations(transformed).items():
+        uri = _uri(integration)
+        streams = "response-streaming-invocations" in uri
+        if "DataPlaneFunction" in uri:
+            assert streams, route
+        else:
+            assert not streams, route
+
+
+def test_api_accepts_binary_uploads_on_a_regional_endpoint(transformed: dict[str, Any]) -> None:
+    api = transformed["Resources"]["Api"]["Properties"]
+    assert {"multipart/form-data", "application/octet-stream"} <= set(
+        api["Body"]["x-amazon-apigateway-binary-media-types"]
+    )
+    # Edge-optimized endpoints cut an idle stream after 30 s; regional ones after 5 minutes.
+    assert api["EndpointConfiguration"]["Types"] == ["REGIONAL"]
+    stages = _resources(transformed, "AWS::ApiGateway::Stage")
+    assert [s["Properties"]["StageName"] for s in stages.values()] == [{"Ref": "StageName"}]
+
+
+def test_base_url_output_ends_in_v1(template: dict[str, Any]) -> None:
+    value = template["Outputs"]["BaseUrl"]["Value"]["Fn::Sub"]
+    assert value == "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}/v1"
+
+
+# ---------------------------------------------------------------- functions
+
+
+def test_data_plane_runs_behind_the_web_adapter_with_snapstart(transformed: dict[str, Any]) -> None:
+    function = transformed["Resources"]["DataPlaneFunction"]["Properties"]
+    assert function["Handler"] == "run.sh"
+    assert (function["Runtime"], function["Architectures"]) == ("python3.13", ["arm64"])
+    assert (function["Timeout"], function["MemorySize"]) == (900, 1024)
+    assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    layers = json.dumps(function["Layers"])
+    assert re.search(r":753240598075:layer:LambdaAdapterLayerArm64:\d+", layers)
+    assert '"Ref": "RelayLayer' in layers
+    env = function["Environment"]["Variables"]
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert env["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
+    assert env["PORT"] == "8080"
+
+    aliases = _resources(transformed, "AWS::Lambda::Alias")
+    assert aliases["DataPlaneFunctionAliaslive"]["Properties"]["Name"] == "live"
+    assert aliases["DataPlaneFunctionAliaslive"]["Properties"]["FunctionName"] == {"Ref": "DataPlaneFunction"}
+    versions = _resources(transformed, "AWS::Lambda::Version")
+    assert any(v["Properties"]["FunctionName"] == {"Ref": "DataPlaneFunction"} for v in versions.values())
+
+
+def test_control_plane_is_a_plain_handler(transformed: dict[str, Any]) -> None:
+    function = transformed["Resources"]["ControlPlaneFunction"]["Properties"]
+    assert function["Handler"] == "handler.lambda_handler"
+    assert (function["Runtime"], function["Architectures"], function["Timeout"]) == (
+        "python3.13",
+        ["arm64"],
+        30,
+    )
+    assert '"Ref": "RelayLayer' in json.dumps(function["Layers"])
+
+
+def test_relay_layer_is_built_for_arm64(template: dict[str, Any]) -> None:
+    layer = template["Resources"]["RelayLayer"]
+    assert layer["Properties"]["ContentUri"] == "layers/relay"
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def test_each_function_has_its_own_role(transformed: dict[str, Any]) -> None:
+    functions = _resources(transformed, "AWS::Lambda::Function")
+    roles = {fid: _role_of(transformed, fid)[0] for fid in functions}
+    assert roles["DataPlaneFunction"] == "DataPlaneRole"
+    assert roles["ControlPlaneFunction"] == "ControlPlaneRole"
+    assert len(set(roles.values())) == len(roles), roles
+
+
+def test_no_wildcard_grants(transformed: dict[str, Any]) -> None:
+    for role_id, role in _resources(transformed, "AWS::IAM::Role").items():
+        # Managed policies are out of reach of this check; everything here is inline.
+        assert not role["Properties"].get("ManagedPolicyArns"), role_id
+        for statement in _allows(role):
+            actions = as_list(statement["Action"])
+            assert all("*" not in action for action in actions), (role_id, statement)
+            if "*" in as_list(statement["Resource"]):
+                assert set(actions) <= STAR_ALLOWED, (role_id, statement.get("Sid"), actions)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "owner"),
+    [
+        ("dynamodb:", "Table"),
+        ("s3:", "Bucket"),
+        ("secretsmanager:", "AdminKeySecret"),
+        ("logs:", "{plane}LogGroup"),
+    ],
+)
+def test_grants_are_scoped_to_the_stacks_own_resources(
+    transformed: dict[str, Any], prefix: str, owner: str
+) -> None:
+    for plane in ("DataPlane", "ControlPlane"):
+        owner_id = owner.format(plane=plane)
+        for statement in _allows(transformed["Resources"][f"{plane}Role"]):
+            if any(action.startswith(prefix) for action in as_list(statement["Action"])):
+                assert all(_refers_to(r, owner_id) for r in as_list(statement["Resource"])), (
+                    plane,
+                    statement,
+                )
+
+
+def test_data_plane_reads_but_does_not_manage(transformed: dict[str, Any]) -> None:
+    actions = _actions(_role_of(transformed, "DataPlaneFunction")[1])
+    expected = {
+        "bedrock:InvokeModel",
+        "bedrock:InvokeModelWithResponseStream",
+        "bedrock:Rerank",
+        "bedrock:ApplyGuardrail",
+        "sagemaker:InvokeEndpoint",
+        "sagemaker:InvokeEndpointWithResponseStream",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        "bedrock:ListFoundationModels",
+        "bedrock:ListInferenceProfiles",
+        "bedrock:GetFoundationModel",
+    }
+    assert expected <= actions
+    forbidden = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "s3:PutObject", "s3:GetObject"}
+    assert not actions & forbidden
+
+
+def test_control_plane_manages_but_does_not_infer(transformed: dict[str, Any]) -> None:
+    actions = _actions(_role_of(transformed, "ControlPlaneFunction")[1])
+    expected = {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "secretsmanager:GetSecretValue",
+        "sagemaker:DescribeEndpoint",
+        "bedrock:ListFoundationModels",
+    }
+    assert expected <= actions
+    assert not {a for a in actions if a.startswith(("bedrock:Invoke", "sagemaker:Invoke"))}
+
+
+def test_bedrock_invoke_is_limited_to_model_arns(transformed: dict[str, Any]) -> None:
+    role = transformed["Resources"]["DataPlaneRole"]
+    for statement in _allows(role):
+        if "bedrock:InvokeModel" in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                arn = resource["Fn::Sub"]
+                assert re.fullmatch(
+                    r"arn:\$\{AWS::Partition\}:bedrock:(\*|\$\{AWS::Region\}):(\$\{AWS::AccountId\})?:"
+                    r"(foundation-model|inference-profile|application-inference-profile|custom-model"
+                    r"|custom-model-deployment|imported-model|provisioned-model)/\*",
+                    arn,
+                ), arn
+
+
+def test_guardrail_grant_exists_only_when_a_guardrail_is_set(template: dict[str, Any]) -> None:
+    statements = template["Resources"]["DataPlaneRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    conditional = [s for s in statements if "Fn::If" in s]
+    assert len(conditional) == 1
+    condition, granted, otherwise = conditional[0]["Fn::If"]
+    assert condition == "HasGuardrail" and otherwise == {"Ref": "AWS::NoValue"}
+    assert granted["Action"] == "bedrock:ApplyGuardrail"
+    assert granted["Resource"]["Fn::Sub"].endswith(":guardrail/${GuardrailIdentifier}")
+
+
+# ---------------------------------------------------------------- data at rest
+
+
+def test_bucket_policy_denies_plain_http(transformed: dict[str, Any]) -> None:
+    policy = transformed["Resources"]["BucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "Bucket"}
+    deny = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(
+        s["Principal"] == "*"
+        and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and s["Action"] in ("s3:*", ["s3:*"])
+        and len(as_list(s["Resource"])) == 2
+        and all(_refers_to(r, "Bucket") for r in as_list(s["Resource"]))
+        for s in deny
+    )
+
+
+def test_bucket_is_private_encrypted_and_versioned(transformed: dict[str, Any]) -> None:
+    bucket = transformed["Resources"]["Bucket"]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    assert any(r["Status"] == "Enabled" and "AbortIncompleteMultipartUpload" in r for r in rules)
+
+
+def test_table_schema_and_protection(transformed: dict[str, Any]) -> None:
+    table = transformed["Resources"]["Table"]
+    properties = table["Properties"]
+    assert table.get("DeletionPolicy") == "Retain"
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    types = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
+    assert types == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
+    (gsi,) = properties["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "gsi1" and gsi["Projection"] == {"ProjectionType": "ALL"}
+    assert gsi["KeySchema"] == [
+        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+    ]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_admin_key_is_a_plain_generated_string(transformed: dict[str, Any]) -> None:
+    generate = transformed["Resources"]["AdminKeySecret"]["Properties"]["GenerateSecretString"]
+    assert generate["PasswordLength"] == 48
+    assert generate["ExcludePunctuation"] is True
+    # With a template and key the secret would be JSON; the app compares the raw string.
+    assert "SecretStringTemplate" not in generate and "GenerateStringKey" not in generate
