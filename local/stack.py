@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import boto3
 
-from local.emulators import bedrock, bedrock_agent_runtime, bedrock_invoke, sagemaker_runtime
+from local.emulators import bedrock, bedrock_agent_runtime, bedrock_invoke, bedrock_runtime, sagemaker_runtime
 from local.emulators.server import EmulatorServer, Router
 from local.resources import LocalResources, create_resources
 
@@ -24,7 +24,7 @@ REGION = "us-east-1"
 # Services moto serves (AWS_ENDPOINT_URL) and those the emulators serve.
 EMULATED_SERVICES = ("BEDROCK", "BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "SAGEMAKER_RUNTIME")
 # Later issues register their emulators here: each takes the shared router.
-EMULATOR_REGISTRARS: list[Callable[[Router], None]] = [bedrock.register]
+EMULATOR_REGISTRARS: list[Callable[[Router], None]] = [bedrock.register, bedrock_runtime.register]
 EMULATOR_REGISTRARS += [sagemaker_runtime.register, bedrock_invoke.register, bedrock_agent_runtime.register]
 
 
