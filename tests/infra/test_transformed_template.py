@@ -116,6 +116,27 @@ def test_api_accepts_binary_uploads_on_a_regional_endpoint(transformed: dict[str
     assert [s["Properties"]["StageName"] for s in stages.values()] == [{"Ref": "StageName"}]
 
 
+def test_parameters_contract(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    assert parameters["StageName"]["Default"] == "prod"
+    assert parameters["ModelsRequireKey"]["Default"] == "true"
+    assert sorted(parameters["ModelsRequireKey"]["AllowedValues"]) == ["false", "true"]
+    assert parameters["AllowedBedrockModels"]["Type"] == "CommaDelimitedList"
+    assert parameters["AllowedBedrockModels"]["Default"] == "*"
+    assert parameters["GuardrailIdentifier"]["Default"] == parameters["GuardrailVersion"]["Default"] == ""
+
+
+def test_outputs_contract(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    expected = {"BaseUrl", "AdminKeySecretArn", "AdminKeySecretConsoleUrl", "TableName", "BucketName"}
+    assert expected | {"DataPlaneFunctionName", "ControlPlaneFunctionName"} <= set(outputs)
+    console = outputs["AdminKeySecretConsoleUrl"]["Value"]["Fn::Sub"]
+    assert console.startswith("https://${AWS::Region}.console.aws.amazon.com/secretsmanager/secret?name=")
+    # The console URL names the secret, so the secret's name must be the one the URL spells.
+    name = template["Resources"]["AdminKeySecret"]["Properties"]["Name"]["Fn::Sub"]
+    assert f"?name={name}&region=${{AWS::Region}}" in console
+
+
 def test_base_url_output_ends_in_v1(template: dict[str, Any]) -> None:
     value = template["Outputs"]["BaseUrl"]["Value"]["Fn::Sub"]
     assert value == "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}/v1"
