@@ -1,0 +1,56 @@
+"""The one table that turns Bedrock (runtime and agent-runtime) errors into domain errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+
+from relay.backends.aws import error_code
+from relay.errors import (
+    BadRequestError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RelayError,
+    ServiceUnavailableError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+
+# code -> (error class, extra kwargs). Stream events use the same codes (e.g. a
+# `throttlingException` event is matched case-insensitively).
+BEDROCK_ERRORS: dict[str, tuple[type[RelayError], dict[str, Any]]] = {
+    "ValidationException": (BadRequestError, {}),
+    "AccessDeniedException": (PermissionDeniedError, {}),
+    "ResourceNotFoundException": (ModelNotFoundError, {"param": "model"}),
+    "ThrottlingException": (RateLimitError, {"retry_after": 1}),
+    "ServiceQuotaExceededException": (RateLimitError, {"retry_after": 5}),
+    "ModelTimeoutException": (UpstreamTimeoutError, {}),
+    "ModelNotReadyException": (ServiceUnavailableError, {"retry_after": 10}),
+    "ServiceUnavailableException": (ServiceUnavailableError, {"retry_after": 5}),
+    "ModelErrorException": (UpstreamError, {}),
+    "ModelStreamErrorException": (UpstreamError, {}),
+    "InternalServerException": (UpstreamError, {}),
+    "DependencyFailedException": (UpstreamError, {}),
+    "BadGatewayException": (UpstreamError, {}),
+    "ConflictException": (BadRequestError, {}),
+}
+_BY_LOWER = {code.lower(): entry for code, entry in BEDROCK_ERRORS.items()}
+
+
+def map_bedrock_error(exc: Exception, model: str) -> RelayError:
+    """Map a botocore exception from a Bedrock call for `model`; anything else is re-raised."""
+    if isinstance(exc, ReadTimeoutError):
+        return UpstreamTimeoutError(f"The model {model} did not answer in time")
+    if isinstance(exc, BotoCoreError):
+        return ServiceUnavailableError(f"Could not reach Amazon Bedrock for {model}", retry_after=5)
+    if not isinstance(exc, ClientError):
+        raise exc
+    code = error_code(exc)
+    message = str(exc.response.get("Error", {}).get("Message", "")) or code
+    found = _BY_LOWER.get(code.lower())
+    if found is None:
+        return UpstreamError(f"Amazon Bedrock failed for {model}: {code} {message}".strip())
+    error_class, kwargs = found
+    return error_class(f"Amazon Bedrock: {message} (model {model})", **kwargs)
