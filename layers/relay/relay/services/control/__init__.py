@@ -1,0 +1,1 @@
+"""Control-plane services: projects and datasets (storage ports, adapters, validation, logic)."""
