@@ -1,0 +1,1 @@
+"""Model capabilities as data, one table per backend."""

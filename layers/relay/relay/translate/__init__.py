@@ -1,0 +1,1 @@
+"""Pure translators between the OpenAI protocol and each backend's wire format."""

@@ -1,0 +1,1 @@
+"""Pure translators for Bedrock: Converse, InvokeModel bodies, Rerank. No boto3."""
