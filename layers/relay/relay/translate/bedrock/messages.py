@@ -93,9 +93,9 @@ def _assistant(converter: PartConverter, message: AssistantMessage, param: str) 
             _tool_use(call.id, call.function.name, call.function.arguments, f"{param}.tool_calls[{index}]")
         )
     if message.function_call is not None:
-        call = message.function_call
+        legacy = message.function_call
         blocks.append(
-            _tool_use(legacy_call_id(call.name), call.name, call.arguments, f"{param}.function_call")
+            _tool_use(legacy_call_id(legacy.name), legacy.name, legacy.arguments, f"{param}.function_call")
         )
     return blocks
 
