@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from .stack import CONTROL_ROUTES, INFERENCE_ROUTES, api_integrations, as_list, policy_statements
+from .stack import (
+    CONTROL_ROUTES,
+    INFERENCE_ROUTES,
+    REPO_ROOT,
+    api_integrations,
+    as_list,
+    policy_statements,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -159,6 +166,9 @@ def test_data_plane_runs_behind_the_web_adapter_with_snapstart(transformed: dict
     assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
     assert env["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
     assert env["PORT"] == "8080"
+    # run.sh replaces the runtime bootstrap that would put the layer on sys.path.
+    run_sh = (REPO_ROOT / "functions" / "data_plane" / "run.sh").read_text(encoding="utf-8")
+    assert "/opt/python" in env.get("PYTHONPATH", "") or "/opt/python" in run_sh
 
     aliases = _resources(transformed, "AWS::Lambda::Alias")
     assert aliases["DataPlaneFunctionAliaslive"]["Properties"]["Name"] == "live"
