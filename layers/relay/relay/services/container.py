@@ -6,7 +6,13 @@ from functools import cached_property
 
 from relay.backends import aws
 from relay.backends.bedrock.catalog import BedrockCatalog
+from relay.backends.s3 import ObjectStore, S3ObjectStore
+from relay.catalogue import catalogue_models
 from relay.services.auth import Authenticator, secrets_manager_source
+from relay.services.control.datasets import DatasetService
+from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
+from relay.services.control.projects import ProjectService
+from relay.services.control.repository import DatasetRepository, ProjectRepository
 from relay.services.keys import ApiKeyRepository, DynamoDBApiKeyRepository
 from relay.services.models import ModelDirectory
 from relay.services.registry import DynamoDBModelRegistry, ModelRegistryRepository
@@ -43,4 +49,24 @@ class Services:
 
     @cached_property
     def models(self) -> ModelDirectory:
-        return ModelDirectory(self.bedrock_catalog, self.model_registry)
+        return ModelDirectory(self.bedrock_catalog, self.model_registry, extra_sources=(catalogue_models,))
+
+    @cached_property
+    def project_repository(self) -> ProjectRepository:
+        return DynamoDBProjectRepository(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def dataset_repository(self) -> DatasetRepository:
+        return DynamoDBDatasetRepository(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def object_store(self) -> ObjectStore:
+        return S3ObjectStore(aws.client("s3"), self.settings.bucket_name)
+
+    @cached_property
+    def projects(self) -> ProjectService:
+        return ProjectService(self.project_repository, self.object_store)
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        return DatasetService(self.projects, self.dataset_repository, self.object_store, self.settings)

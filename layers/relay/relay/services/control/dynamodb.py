@@ -9,7 +9,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.dynamodb import cancellation_reasons, from_item, query_all, raise_mapped, to_item
-from relay.errors import ConflictError
 from relay.services.control.layout import (
     DATASET_SK_PREFIX,
     DEPLOYMENT_SK_PREFIX,
@@ -153,9 +152,9 @@ class DynamoDBProjectRepository(_Table):
             project_pk(project_id),
             PROJECT_SK,
             "deleting",
-            ("active",),
+            ("active", "deleting"),  # a delete cut short can be run again
             now,
-            conflict=f"Project {project_id} is already being deleted",
+            not_found=f"No project with id '{project_id}'",
         )
         contents = self.contents(project_id)
         if contents is None:
@@ -260,8 +259,6 @@ class DynamoDBDatasetRepository(_Table):
         current = self.get(project_id, dataset_id)
         if current is None:
             raise dataset_not_found(dataset_id)
-        if current.state == "deleting":
-            raise ConflictError(f"Dataset {dataset_id} is already being deleted")
         # Conditioned on the state just read, so a concurrent upload completion or delete wins cleanly.
         self._set_state(
             project_pk(project_id),

@@ -25,7 +25,7 @@ class ProjectRepository(Protocol):
     def list(self) -> list[Project]: ...
     def contents(self, project_id: str) -> ProjectContents | None: ...
     def begin_delete(self, project_id: str, now: int) -> ProjectContents:
-        """Move the project to `deleting` (NotFoundError if absent, ConflictError if already)."""
+        """Move the project to `deleting` (again, if a delete was cut short); NotFoundError if absent."""
         ...
 
     def abort_delete(self, project_id: str, now: int) -> None: ...
@@ -97,8 +97,6 @@ class InMemoryProjectRepository:
             project = self.projects.get(project_id)
             if project is None:
                 raise project_not_found(project_id)
-            if project.state != "active":
-                raise ConflictError(f"Project {project_id} is already being deleted")
             self.projects[project_id] = replace(project, state="deleting", updated_at=now)
         contents = self.contents(project_id)
         assert contents is not None
@@ -154,8 +152,6 @@ class InMemoryDatasetRepository:
             current = self._p.datasets.get((project_id, dataset_id))
             if current is None:
                 raise dataset_not_found(dataset_id)
-            if current.state == "deleting":
-                raise ConflictError(f"Dataset {dataset_id} is already being deleted")
             self._p.datasets[(project_id, dataset_id)] = replace(current, state="deleting", updated_at=now)
             return current
 
