@@ -17,12 +17,21 @@ ENV_GUARDRAIL_VERSION = "RELAY_GUARDRAIL_VERSION"
 ENV_MAX_BODY_BYTES = "RELAY_MAX_BODY_BYTES"
 ENV_CATALOG_TTL = "RELAY_CATALOG_TTL_SECONDS"
 ENV_AUTH_CACHE_TTL = "RELAY_AUTH_CACHE_TTL_SECONDS"
+ENV_MAX_AUDIO_BYTES = "RELAY_MAX_AUDIO_BYTES"
+ENV_EMBEDDING_CONCURRENCY = "RELAY_EMBEDDING_CONCURRENCY"
 ENV_UPLOAD_URL_TTL = "RELAY_UPLOAD_URL_TTL_SECONDS"
 ENV_DOWNLOAD_URL_TTL = "RELAY_DOWNLOAD_URL_TTL_SECONDS"
 
 # A Lambda synchronous invocation carries at most 6 MB of request payload (API Gateway's
 # own limit is 10 MB); the JSON event wraps the body, so stop a little below that.
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024
+# Uploads reach Lambda base64-encoded inside the JSON event (multipart is a binary media
+# type), so of the 6 MiB (6,291,456 bytes) payload, 64 KiB is kept for the event envelope
+# and the rest shrinks by 3/4: (6,291,456 - 65,536) * 3/4 = 4,669,440 bytes of multipart
+# body; 4 KiB of that is left for the form's other fields and boundaries.
+DEFAULT_MAX_AUDIO_BYTES = (6 * 1024 * 1024 - 64 * 1024) * 3 // 4 - 4 * 1024  # 4,665,344 bytes
+# Titan embeds one text per InvokeModel call; this many calls run at once per request.
+DEFAULT_EMBEDDING_CONCURRENCY = 8
 DEFAULT_CATALOG_TTL = 300.0
 DEFAULT_AUTH_CACHE_TTL = 60.0
 
@@ -91,6 +100,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     catalog_ttl: float = DEFAULT_CATALOG_TTL
     auth_cache_ttl: float = DEFAULT_AUTH_CACHE_TTL
+    max_audio_bytes: int = DEFAULT_MAX_AUDIO_BYTES
+    embedding_concurrency: int = DEFAULT_EMBEDDING_CONCURRENCY
     dataset_inline_max_bytes: int = DATASET_INLINE_MAX_BYTES
     dataset_multipart_body_max_bytes: int = DATASET_MULTIPART_BODY_MAX_BYTES
     dataset_presigned_max_bytes: int = DATASET_PRESIGNED_MAX_BYTES
@@ -112,6 +123,10 @@ class Settings:
             max_body_bytes=int(_number(ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)),
             catalog_ttl=_number(ENV_CATALOG_TTL, DEFAULT_CATALOG_TTL),
             auth_cache_ttl=_number(ENV_AUTH_CACHE_TTL, DEFAULT_AUTH_CACHE_TTL),
+            max_audio_bytes=int(_number(ENV_MAX_AUDIO_BYTES, DEFAULT_MAX_AUDIO_BYTES)),
+            embedding_concurrency=max(
+                1, int(_number(ENV_EMBEDDING_CONCURRENCY, DEFAULT_EMBEDDING_CONCURRENCY))
+            ),
             upload_url_ttl=_number(ENV_UPLOAD_URL_TTL, DEFAULT_UPLOAD_URL_TTL),
             download_url_ttl=_number(ENV_DOWNLOAD_URL_TTL, DEFAULT_DOWNLOAD_URL_TTL),
         )

@@ -16,12 +16,30 @@ from relay.services.control.repository import DatasetRepository, ProjectReposito
 from relay.services.keys import ApiKeyRepository, DynamoDBApiKeyRepository
 from relay.services.models import ModelDirectory
 from relay.services.registry import DynamoDBModelRegistry, ModelRegistryRepository
+from relay.services.training.repository import DynamoDBTrainingJobRepository
+from relay.services.training.service import TrainingService
 from relay.settings import Settings
 
 
 class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from relay.backends.s3 import S3ObjectStore
+        from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
+
+        table = self.settings.table_name
+        return TrainingService(
+            DynamoDBTrainingJobRepository(aws.client("dynamodb"), table),
+            DynamoDBDatasetRepository(aws.client("dynamodb"), table),
+            DynamoDBProjectRepository(aws.client("dynamodb"), table),
+            S3ObjectStore(aws.client("s3"), self.settings.bucket_name),
+            lambda: aws.client("stepfunctions"),
+            lambda: aws.client("sagemaker"),
+            self.settings.state_machine_arn,
+        )
 
     @cached_property
     def api_keys(self) -> ApiKeyRepository:

@@ -1,0 +1,1 @@
+"""SageMaker runtime adapters: InvokeEndpoint and InvokeEndpointWithResponseStream."""

@@ -1,0 +1,92 @@
+"""OpenAI embeddings, plus Relay's similarity form (`target` set) from the control-plane spec."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+EmbeddingInput = str | list[str] | list[int] | list[list[int]]
+MAX_INPUTS = 2048
+
+
+class EmbeddingRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    input: EmbeddingInput
+    model: str
+    dimensions: int | None = Field(default=None, ge=1)
+    encoding_format: Literal["float", "base64"] = "float"
+    user: str | None = None
+    # --- Relay extensions ---
+    # Cohere's input type (search_document, search_query, classification, clustering).
+    input_type: str | None = None
+    # Titan v2 and TEI: whether vectors come back unit-length (the models default to true).
+    normalize: bool | None = None
+    # The similarity form: embed `input` and `target`, compare them.
+    target: str | None = None
+    cosine: bool | None = None
+    manhattan: bool | None = None
+    euclidean: bool | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> EmbeddingRequest:
+        raw = self.input
+        if raw == "" or raw == [] or (isinstance(raw, list) and any(x == "" or x == [] for x in raw)):
+            raise ValueError("input: must not be empty (nor hold empty strings or token lists)")
+        if isinstance(raw, list) and len(raw) > MAX_INPUTS:
+            raise ValueError(f"input: at most {MAX_INPUTS} inputs per request")
+        if self.target is not None:
+            if not isinstance(raw, str):
+                raise ValueError("input: with target, input must be a single string")
+            if self.target == "":
+                raise ValueError("target: must not be empty")
+            if self.encoding_format != "float":
+                raise ValueError("encoding_format: the similarity form returns float arrays only")
+        elif any(flag is not None for flag in (self.cosine, self.manhattan, self.euclidean)):
+            raise ValueError("target: cosine, manhattan and euclidean need a target")
+        return self
+
+    def items(self) -> list[str] | list[list[int]]:
+        """The inputs as a list: strings, or token-id lists."""
+        raw = self.input
+        if isinstance(raw, str):
+            return [raw]
+        if raw and isinstance(raw[0], int):
+            return [raw]
+        return raw  # type: ignore[return-value]
+
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str  # str when encoding_format is base64
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage
+
+
+class Similarity(BaseModel):
+    input_embedding: list[float]
+    target_embedding: list[float]
+    cosine_score: float | None = None
+    manhattan_distance: float | None = None
+    euclidean_distance: float | None = None
+
+
+class SimilarityResponse(BaseModel):
+    id: str
+    response: Similarity

@@ -1,0 +1,1 @@
+"""Pure translators between OpenAI shapes and each SageMaker container flavour."""
