@@ -55,7 +55,10 @@ def test_every_variable_the_code_reads_is_declared(function_id: str) -> None:
     declared = declared_environment(function_id)
     read = env_names_read(code_dirs(function_id))
     undeclared = {name: sorted(str(p) for p in paths) for name, paths in read.items() if name not in declared}
-    assert not undeclared, f"read by the code but not declared for {function_id}: {undeclared}"
+    assert not undeclared, (
+        f"read by the code but not declared for {function_id}: {undeclared}. Declare each one in "
+        "template.yaml (Globals.Function.Environment.Variables, with the code's default if it has one)."
+    )
 
 
 @pytest.mark.parametrize("function_id", sorted(serverless_functions()))

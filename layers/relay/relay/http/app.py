@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 import relay
 from relay.http.errors import install_error_handlers
 from relay.http.middleware import RequestContextMiddleware
+from relay.http.routes import training
 from relay.http.routes import admin_models, audio, embeddings, health, models, tasks
 from relay.services.container import Services
 from relay.settings import get_settings
@@ -17,6 +18,7 @@ from relay.settings import get_settings
 # routes are buffered behind Mangum (template.yaml routes them to the matching function).
 DATA_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router,)
 CONTROL_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router, models.router)
+CONTROL_PLANE_ROUTERS += (training.router,)
 DATA_PLANE_ROUTERS += (embeddings.router, tasks.router, audio.router)
 CONTROL_PLANE_ROUTERS += (admin_models.router,)
 
