@@ -9,14 +9,14 @@ from fastapi import APIRouter, FastAPI
 import relay
 from relay.http.errors import install_error_handlers
 from relay.http.middleware import RequestContextMiddleware
-from relay.http.routes import training
+from relay.http.routes import chat, completions, training
 from relay.http.routes import admin_models, audio, embeddings, health, models, tasks
 from relay.services.container import Services
 from relay.settings import get_settings
 
 # Inference routes stream through the Lambda Web Adapter; /v1/models and the control
 # routes are buffered behind Mangum (template.yaml routes them to the matching function).
-DATA_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router,)
+DATA_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router, chat.router, completions.router)
 CONTROL_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router, models.router)
 CONTROL_PLANE_ROUTERS += (training.router,)
 DATA_PLANE_ROUTERS += (embeddings.router, tasks.router, audio.router)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 from relay.backends import aws
 from relay.backends.bedrock.catalog import BedrockCatalog
+from relay.backends.bedrock.chat import BedrockChatBackend
 from relay.backends.s3 import ObjectStore, S3ObjectStore
 from relay.catalogue import catalogue_models
 from relay.services.auth import Authenticator, secrets_manager_source
+from relay.services.chat import ChatBackend, ChatService
+from relay.services.images import ImageFetcher
 from relay.services.control.datasets import DatasetService
 from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
 from relay.services.control.projects import ProjectService
@@ -19,6 +23,12 @@ from relay.services.registry import DynamoDBModelRegistry, ModelRegistryReposito
 from relay.services.training.repository import DynamoDBTrainingJobRepository
 from relay.services.training.service import TrainingService
 from relay.settings import Settings
+from relay.translate.bedrock.chat import Defaults
+from relay.translate.bedrock.content import MAX_IMAGE_BYTES
+
+# Image URLs in chat requests: Bedrock's per-image limit, and a deadline well inside
+# API Gateway's 29 s integration timeout.
+IMAGE_FETCH_TIMEOUT = 10.0
 
 
 class Services:
@@ -88,3 +98,23 @@ class Services:
     @cached_property
     def datasets(self) -> DatasetService:
         return DatasetService(self.projects, self.dataset_repository, self.object_store, self.settings)
+
+    # --- chat completions ---
+
+    @cached_property
+    def image_fetcher(self) -> ImageFetcher:
+        return ImageFetcher(max_bytes=MAX_IMAGE_BYTES, timeout=IMAGE_FETCH_TIMEOUT)
+
+    @cached_property
+    def bedrock_chat(self) -> BedrockChatBackend:
+        defaults = Defaults(guardrail_id=self.settings.guardrail_id, guardrail_version=self.settings.guardrail_version)
+        return BedrockChatBackend(aws.client("bedrock-runtime"), defaults=defaults, images=self.image_fetcher)
+
+    @cached_property
+    def chat_backends(self) -> dict[str, Callable[[], ChatBackend]]:
+        """Model source -> backend; the SageMaker backend registers here too."""
+        return {"bedrock": lambda: self.bedrock_chat}
+
+    @cached_property
+    def chat(self) -> ChatService:
+        return ChatService(self.bedrock_catalog, self.models, self.chat_backends)  # type: ignore[arg-type]
