@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 
+import boto3
+from botocore.config import Config
+
 from relay.backends import aws
 from relay.backends.bedrock.catalog import BedrockCatalog
 from relay.backends.bedrock.chat import BedrockChatBackend
@@ -89,7 +92,10 @@ class Services:
 
     @cached_property
     def object_store(self) -> ObjectStore:
-        return S3ObjectStore(aws.client("s3"), self.settings.bucket_name)
+        # A client of its own: presigned URLs must be SigV4 (botocore still presigns SigV2 in
+        # us-east-1 by default, which cannot carry the checksum fields of the POST policy).
+        client = boto3.session.Session().client("s3", config=Config(signature_version="s3v4"))
+        return S3ObjectStore(client, self.settings.bucket_name)
 
     @cached_property
     def projects(self) -> ProjectService:
