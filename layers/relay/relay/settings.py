@@ -21,6 +21,10 @@ ENV_MAX_AUDIO_BYTES = "RELAY_MAX_AUDIO_BYTES"
 ENV_EMBEDDING_CONCURRENCY = "RELAY_EMBEDDING_CONCURRENCY"
 ENV_UPLOAD_URL_TTL = "RELAY_UPLOAD_URL_TTL_SECONDS"
 ENV_DOWNLOAD_URL_TTL = "RELAY_DOWNLOAD_URL_TTL_SECONDS"
+ENV_STATE_MACHINE_ARN = "RELAY_STATE_MACHINE_ARN"
+ENV_TRAINING_POLL_SECONDS = "RELAY_TRAINING_POLL_SECONDS"
+ENV_TRAINING_SPOT = "RELAY_TRAINING_SPOT"
+ENV_TRAINING_MAX_RUNTIME = "RELAY_TRAINING_MAX_RUNTIME_SECONDS"
 
 # A Lambda synchronous invocation carries at most 6 MB of request payload (API Gateway's
 # own limit is 10 MB); the JSON event wraps the body, so stop a little below that.
@@ -50,6 +54,10 @@ DATASET_INLINE_MAX_BYTES = DATASET_MULTIPART_BODY_MAX_BYTES - MULTIPART_FRAMING_
 DATASET_PRESIGNED_MAX_BYTES = 5 * 1024**3
 DEFAULT_UPLOAD_URL_TTL = 3600.0
 DEFAULT_DOWNLOAD_URL_TTL = 300.0
+# Training pipeline: how often the poll loop reads the SageMaker job, and its time limit
+# (MaxRuntimeInSeconds; a spot job may also wait as long again for capacity).
+DEFAULT_TRAINING_POLL_SECONDS = 60.0
+DEFAULT_TRAINING_MAX_RUNTIME = 24 * 3600
 
 
 class SettingsError(RuntimeError):
@@ -107,6 +115,12 @@ class Settings:
     dataset_presigned_max_bytes: int = DATASET_PRESIGNED_MAX_BYTES
     upload_url_ttl: float = DEFAULT_UPLOAD_URL_TTL
     download_url_ttl: float = DEFAULT_DOWNLOAD_URL_TTL
+    # Empty only in functions that never start training jobs; the training service refuses to
+    # start one without it rather than guess a name.
+    state_machine_arn: str = ""
+    training_poll_seconds: float = DEFAULT_TRAINING_POLL_SECONDS
+    training_spot: bool = False
+    training_max_runtime: int = DEFAULT_TRAINING_MAX_RUNTIME
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -129,6 +143,10 @@ class Settings:
             ),
             upload_url_ttl=_number(ENV_UPLOAD_URL_TTL, DEFAULT_UPLOAD_URL_TTL),
             download_url_ttl=_number(ENV_DOWNLOAD_URL_TTL, DEFAULT_DOWNLOAD_URL_TTL),
+            state_machine_arn=os.environ.get(ENV_STATE_MACHINE_ARN, "").strip(),
+            training_poll_seconds=max(1.0, _number(ENV_TRAINING_POLL_SECONDS, DEFAULT_TRAINING_POLL_SECONDS)),
+            training_spot=_flag(ENV_TRAINING_SPOT, False),
+            training_max_runtime=int(_number(ENV_TRAINING_MAX_RUNTIME, DEFAULT_TRAINING_MAX_RUNTIME)),
         )
 
 

@@ -9,9 +9,21 @@ from fastapi import APIRouter, FastAPI
 import relay
 from relay.http.errors import install_error_handlers
 from relay.http.middleware import RequestContextMiddleware
-from relay.http.routes import chat, completions, training
-from relay.http.routes import admin_models, audio, embeddings, health, models, tasks
-from relay.http.routes import datasets, keys, projects, testing_functions
+from relay.http.routes import (
+    admin_models,
+    audio,
+    chat,
+    completions,
+    datasets,
+    embeddings,
+    health,
+    keys,
+    models,
+    projects,
+    tasks,
+    testing_functions,
+    training,
+)
 from relay.services.container import Services
 from relay.settings import get_settings
 
@@ -19,6 +31,7 @@ from relay.settings import get_settings
 # routes are buffered behind Mangum (template.yaml routes them to the matching function).
 DATA_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router, chat.router, completions.router)
 CONTROL_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router, models.router)
+CONTROL_PLANE_ROUTERS += (training.router,)
 CONTROL_PLANE_ROUTERS += (training.router,)
 CONTROL_PLANE_ROUTERS += (projects.router, datasets.router, testing_functions.router, keys.router)
 DATA_PLANE_ROUTERS += (embeddings.router, tasks.router, audio.router)

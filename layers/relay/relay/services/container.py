@@ -15,11 +15,11 @@ from relay.backends.s3 import ObjectStore, S3ObjectStore
 from relay.catalogue import catalogue_models
 from relay.services.auth import Authenticator, secrets_manager_source
 from relay.services.chat import ChatBackend, ChatService
-from relay.services.images import ImageFetcher
 from relay.services.control.datasets import DatasetService
 from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
 from relay.services.control.projects import ProjectService
 from relay.services.control.repository import DatasetRepository, ProjectRepository
+from relay.services.images import ImageFetcher
 from relay.services.keys import ApiKeyRepository, DynamoDBApiKeyRepository
 from relay.services.models import ModelDirectory
 from relay.services.registry import DynamoDBModelRegistry, ModelRegistryRepository
@@ -37,6 +37,22 @@ IMAGE_FETCH_TIMEOUT = 10.0
 class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from relay.backends.s3 import S3ObjectStore
+        from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
+
+        table = self.settings.table_name
+        return TrainingService(
+            DynamoDBTrainingJobRepository(aws.client("dynamodb"), table),
+            DynamoDBDatasetRepository(aws.client("dynamodb"), table),
+            DynamoDBProjectRepository(aws.client("dynamodb"), table),
+            S3ObjectStore(aws.client("s3"), self.settings.bucket_name),
+            lambda: aws.client("stepfunctions"),
+            lambda: aws.client("sagemaker"),
+            self.settings.state_machine_arn,
+        )
 
     @cached_property
     def training(self) -> TrainingService:

@@ -1,0 +1,142 @@
+"""A training request checked against the catalogue, the project's datasets and earlier jobs.
+
+The result is the job record as stored (spec field names), with hyperparameters resolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from relay.catalogue import BaseModelSpec, resolve_base_model, validate_training_parameters
+from relay.errors import BadRequestError
+from relay.protocol.training import CreateGRPOTrainingJobRequest, CreateTrainingJobRequest
+from relay.services.control.layout import Dataset
+from relay.services.training import status as st
+
+# Held out for testing when test functions are chosen but neither a test dataset nor a ratio is.
+DEFAULT_TEST_SPLIT_PERCENT = 10.0
+
+
+class DatasetLookup(Protocol):
+    def get(self, project_id: str, dataset_id: str) -> Dataset | None: ...
+
+
+class JobLookup(Protocol):
+    def get(self, project_id: str, job_id: str) -> dict[str, Any] | None: ...
+    def list(self, project_id: str) -> list[dict[str, Any]]: ...
+    def checkpoints(self, project_id: str, job_id: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Resolved:
+    spec: BaseModelSpec
+    job: dict[str, Any]
+    dataset_ids: list[str]
+
+
+def _uploaded(datasets: DatasetLookup, project_id: str, dataset_id: str, field: str) -> Dataset:
+    dataset = datasets.get(project_id, dataset_id)
+    if dataset is None:
+        raise BadRequestError(f"{field}: no dataset '{dataset_id}' in this project", param=field)
+    if dataset.state != "uploaded" or not dataset.is_uploaded:
+        raise BadRequestError(f"{field}: dataset '{dataset_id}' has not finished uploading", param=field)
+    return dataset
+
+
+def _source_job(
+    jobs: JobLookup, project_id: str, request: CreateTrainingJobRequest
+) -> tuple[dict[str, Any], int]:
+    """The finished job and checkpoint a `fine-tuned` request starts from (by job id or name)."""
+    job = jobs.get(project_id, request.base_model) if request.base_model.startswith("tr-") else None
+    if job is None:
+        named = [j for j in jobs.list(project_id) if j.get("name") == request.base_model]
+        job = named[0] if len(named) == 1 else None
+    if job is None:
+        raise BadRequestError(
+            f"base_model: no training job '{request.base_model}' in this project to continue from",
+            param="base_model",
+        )
+    if job.get("status") != st.SUCCESS:
+        raise BadRequestError(
+            f"base_model: training job '{job['id']}' is {job.get('status')}, not Success", param="base_model"
+        )
+    numbers = sorted(int(c["checkpoint"]) for c in jobs.checkpoints(project_id, job["id"]))
+    assert request.checkpoint is not None  # the request model requires it for fine-tuned
+    if request.checkpoint not in numbers:
+        raise BadRequestError(
+            f"checkpoint: training job '{job['id']}' has no checkpoint {request.checkpoint} (it has {numbers})",
+            param="checkpoint",
+        )
+    return job, request.checkpoint
+
+
+def resolve(
+    request: CreateTrainingJobRequest,
+    *,
+    project_id: str,
+    job_id: str,
+    created_by: str,
+    now: int,
+    datasets: DatasetLookup,
+    jobs: JobLookup,
+) -> Resolved:
+    technique = "GRPO" if isinstance(request, CreateGRPOTrainingJobRequest) else "SFT"
+    job: dict[str, Any] = {}
+    if request.base_model_option == "fine-tuned":
+        source, checkpoint = _source_job(jobs, project_id, request)
+        if source.get("task_type") != request.task_type:
+            raise BadRequestError(
+                f"task_type: checkpoint of a {source.get('task_type')} job cannot train {request.task_type}",
+                param="task_type",
+            )
+        spec = resolve_base_model(str(source["base_model"]))
+        job.update(base_fine_tuned_model=source["id"], base_fine_tuned_model_checkpoint=checkpoint)
+    else:
+        spec = resolve_base_model(request.base_model)
+    hyper_parameters: dict[str, Any] = dict(
+        validate_training_parameters(
+            spec.name, task_type=request.task_type, technique=technique, parameters=request.parameters
+        )
+    )
+    train = _uploaded(datasets, project_id, request.train_dataset_id, "train_dataset_id")
+    test = None
+    if request.test_dataset_id:
+        if request.test_dataset_id == request.train_dataset_id:
+            raise BadRequestError(
+                "test_dataset_id must differ from train_dataset_id", param="test_dataset_id"
+            )
+        test = _uploaded(datasets, project_id, request.test_dataset_id, "test_dataset_id")
+    split = request.train_test_split_ratio
+    if split is None and test is None and request.test_functions:
+        split = DEFAULT_TEST_SPLIT_PERCENT
+    if split is not None:
+        hyper_parameters["train_test_split_ratio"] = split
+    if request.rebalance_data is not None:
+        hyper_parameters["rebalance_data"] = dict(request.rebalance_data)
+    reward = dict(request.reward) if isinstance(request, CreateGRPOTrainingJobRequest) else None
+    job.update(
+        id=job_id,
+        project_id=project_id,
+        name=request.name or job_id,
+        description=request.description,
+        training_technique=technique,
+        task_type=request.task_type,
+        base_model_option=request.base_model_option,
+        base_model=spec.name,
+        train_dataset_id=train.id,
+        train_dataset_name=train.name,
+        test_dataset_id=test.id if test else None,
+        test_dataset_name=test.name if test else None,
+        test_functions=list(request.test_functions),
+        reward=reward,
+        hyper_parameters=hyper_parameters,
+        status=st.PENDING,
+        status_history=[{"status": st.PENDING, "at": now}],
+        progress=0,
+        training_loss=[],
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    return Resolved(spec=spec, job=job, dataset_ids=[train.id] + ([test.id] if test else []))
