@@ -72,6 +72,13 @@ class Authenticator:
             raise AuthenticationError("Incorrect API key provided")
         return verdict
 
+    def forget(self, key_id: str) -> None:
+        """Drop this instance's cached verdicts for a revoked key (others expire within the TTL)."""
+        with self._lock:
+            doomed = [fp for fp, (p, _) in self._cache.items() if p is not None and p.key_id == key_id]
+            for fingerprint in doomed:
+                self._cache.pop(fingerprint, None)
+
     def _verify(self, presented: str) -> Principal | None:
         if hmac.compare_digest(presented.encode("utf-8"), self._admin_key()):
             return ADMIN

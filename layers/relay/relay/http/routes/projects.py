@@ -1,0 +1,70 @@
+"""`/v1/projects`: create, list, read (with datasets, training jobs, deployments) and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from relay.http.bodies import json_body
+from relay.http.routes.datasets import dataset_summary
+from relay.http.security import require_key, services_of
+from relay.protocol.control import CreateProjectRequest, ProjectDetail, ProjectSummary
+from relay.services.control.layout import (
+    DEPLOYMENT_SUMMARY_FIELDS,
+    TRAINING_JOB_SUMMARY_FIELDS,
+    Project,
+    ProjectContents,
+)
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+def project_summary(project: Project) -> ProjectSummary:
+    return ProjectSummary(
+        id=project.id, name=project.name, created_at=project.created_at, updated_at=project.updated_at
+    )
+
+
+def _pick(item: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: item[name] for name in names if item.get(name) is not None}
+
+
+def project_detail(contents: ProjectContents) -> ProjectDetail:
+    project = contents.project
+    return ProjectDetail(
+        id=project.id,
+        name=project.name,
+        datasets=[dataset_summary(d) for d in contents.datasets],
+        training_jobs=[_pick(job, TRAINING_JOB_SUMMARY_FIELDS) for job in contents.training_jobs],
+        deployments=[_pick(d, DEPLOYMENT_SUMMARY_FIELDS) for d in contents.deployments],
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+@router.post("/v1/projects", status_code=201, response_model=ProjectSummary)
+async def create_project(request: Request) -> ProjectSummary:
+    # The spec makes the body optional: no body creates a project named after its id.
+    body = await json_body(request, CreateProjectRequest, required=False)
+    project = await run_in_threadpool(services_of(request).projects.create, body.name)
+    return project_summary(project)
+
+
+@router.get("/v1/projects", response_model=list[ProjectSummary])
+async def list_projects(request: Request) -> list[ProjectSummary]:
+    projects = await run_in_threadpool(services_of(request).projects.list)
+    return [project_summary(p) for p in projects]
+
+
+@router.get("/v1/projects/{project_id}", response_model=ProjectDetail)
+async def get_project(project_id: str, request: Request) -> ProjectDetail:
+    contents = await run_in_threadpool(services_of(request).projects.detail, project_id)
+    return project_detail(contents)
+
+
+@router.delete("/v1/projects/{project_id}", status_code=204)
+async def delete_project(project_id: str, request: Request) -> Response:
+    await run_in_threadpool(services_of(request).projects.delete, project_id)
+    return Response(status_code=204)
