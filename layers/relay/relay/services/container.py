@@ -11,20 +11,28 @@ from botocore.config import Config
 from relay.backends import aws
 from relay.backends.bedrock.catalog import BedrockCatalog
 from relay.backends.bedrock.chat import BedrockChatBackend
+from relay.backends.bedrock.invoke import BedrockInvoker
 from relay.backends.s3 import ObjectStore, S3ObjectStore
+from relay.backends.sagemaker.runtime import SageMakerRuntime
 from relay.catalogue import catalogue_models
 from relay.services.auth import Authenticator, secrets_manager_source
 from relay.services.chat import ChatBackend, ChatService
+from relay.services.classification import ClassificationService, InvocationService
 from relay.services.control.datasets import DatasetService
 from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
 from relay.services.control.projects import ProjectService
 from relay.services.control.repository import DatasetRepository, ProjectRepository
+from relay.services.embeddings import EmbeddingService
 from relay.services.images import ImageFetcher
 from relay.services.keys import ApiKeyRepository, DynamoDBApiKeyRepository
 from relay.services.models import ModelDirectory
+from relay.services.registration import ModelRegistration
 from relay.services.registry import DynamoDBModelRegistry, ModelRegistryRepository
+from relay.services.rerank import RerankService
+from relay.services.targets import TargetResolver
 from relay.services.training.repository import DynamoDBTrainingJobRepository
 from relay.services.training.service import TrainingService
+from relay.services.transcription import TranscriptionService
 from relay.settings import Settings
 from relay.translate.bedrock.chat import Defaults
 from relay.translate.bedrock.content import MAX_IMAGE_BYTES
@@ -140,3 +148,55 @@ class Services:
     @cached_property
     def chat(self) -> ChatService:
         return ChatService(self.bedrock_catalog, self.models, self.chat_backends)  # type: ignore[arg-type]
+
+    # --- SageMaker endpoints, embeddings, rerank, classification, invocations, audio ---
+
+    @cached_property
+    def sagemaker_runtime(self) -> SageMakerRuntime:
+        return SageMakerRuntime(lambda: aws.client("sagemaker-runtime"))
+
+    @cached_property
+    def bedrock_invoker(self) -> BedrockInvoker:
+        return BedrockInvoker(
+            lambda: aws.client("bedrock-runtime"), lambda: aws.client("bedrock-agent-runtime")
+        )
+
+    @cached_property
+    def model_registration(self) -> ModelRegistration:
+        return ModelRegistration(self.model_registry, lambda: aws.client("sagemaker"))
+
+    @cached_property
+    def targets(self) -> TargetResolver:
+        return TargetResolver(self.bedrock_catalog, self.model_registry)
+
+    @cached_property
+    def embeddings(self) -> EmbeddingService:
+        return EmbeddingService(
+            self.targets,
+            self.bedrock_invoker,
+            self.sagemaker_runtime,
+            max_concurrency=self.settings.embedding_concurrency,
+        )
+
+    @cached_property
+    def rerank(self) -> RerankService:
+        return RerankService(
+            self.targets,
+            self.bedrock_invoker,
+            self.sagemaker_runtime,
+            lambda: str(aws.client("bedrock-agent-runtime").meta.region_name),
+        )
+
+    @cached_property
+    def classification(self) -> ClassificationService:
+        return ClassificationService(self.targets, self.sagemaker_runtime)
+
+    @cached_property
+    def invocations(self) -> InvocationService:
+        return InvocationService(self.targets, self.bedrock_invoker, self.sagemaker_runtime)
+
+    @cached_property
+    def transcription(self) -> TranscriptionService:
+        return TranscriptionService(
+            self.targets, self.sagemaker_runtime, max_audio_bytes=self.settings.max_audio_bytes
+        )
