@@ -32,7 +32,6 @@ from relay.settings import get_settings
 DATA_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router, chat.router, completions.router)
 CONTROL_PLANE_ROUTERS: tuple[APIRouter, ...] = (health.router, models.router)
 CONTROL_PLANE_ROUTERS += (training.router,)
-CONTROL_PLANE_ROUTERS += (training.router,)
 CONTROL_PLANE_ROUTERS += (projects.router, datasets.router, testing_functions.router, keys.router)
 DATA_PLANE_ROUTERS += (embeddings.router, tasks.router, audio.router)
 CONTROL_PLANE_ROUTERS += (admin_models.router,)

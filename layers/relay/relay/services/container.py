@@ -63,22 +63,6 @@ class Services:
         )
 
     @cached_property
-    def training(self) -> TrainingService:
-        from relay.backends.s3 import S3ObjectStore
-        from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
-
-        table = self.settings.table_name
-        return TrainingService(
-            DynamoDBTrainingJobRepository(aws.client("dynamodb"), table),
-            DynamoDBDatasetRepository(aws.client("dynamodb"), table),
-            DynamoDBProjectRepository(aws.client("dynamodb"), table),
-            S3ObjectStore(aws.client("s3"), self.settings.bucket_name),
-            lambda: aws.client("stepfunctions"),
-            lambda: aws.client("sagemaker"),
-            self.settings.state_machine_arn,
-        )
-
-    @cached_property
     def api_keys(self) -> ApiKeyRepository:
         return DynamoDBApiKeyRepository(aws.client("dynamodb"), self.settings.table_name)
 
