@@ -1,0 +1,30 @@
+"""`POST /v1/chat/completions`: parse, hand to the chat service, answer JSON or SSE."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from relay.http.security import require_key, services_of
+from relay.http.sse import sse_response
+from relay.observability import logger
+from relay.protocol.chat import ChatCompletionRequest
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+def json_response(model: object) -> Response:
+    # pydantic's own serializer (Rust) is faster than FastAPI's response_model path.
+    body = model.model_dump_json(exclude_none=True)  # type: ignore[attr-defined]
+    return Response(body, media_type="application/json")
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+    if body.model_extra:
+        logger.debug("extra request fields", extra={"fields": sorted(body.model_extra)})
+    chat = services_of(request).chat
+    if body.stream:
+        first, rest = await chat.stream(body)
+        return sse_response(first, rest)
+    return json_response(await chat.complete(body))

@@ -1,0 +1,124 @@
+"""Fetch http(s) image URLs for vision requests, guarded against SSRF.
+
+A URL in a request must not make Relay reach its own network: the host is resolved
+first, every address must be globally routable (no private, loopback, link-local,
+reserved, multicast or cloud metadata addresses), and the connection goes to the
+address that was checked (so a second DNS answer cannot swap it), with TLS still
+verified against the host name. Redirects are followed only through the same guard.
+Size and time are capped; only JPEG, PNG, GIF and WebP bytes are accepted.
+
+Tests inject `resolver` and `transport`; production code has no bypass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from relay.errors import BadRequestError
+from relay.translate.bedrock.content import FetchedImage, image_format
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+MAX_REDIRECTS = 3
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class ImageFetcher:
+    def __init__(
+        self,
+        *,
+        max_bytes: int,
+        timeout: float,
+        resolver: Resolver = system_resolver,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._max_bytes = max_bytes
+        self._timeout = timeout
+        self._resolver = resolver
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            timeout=timeout,
+            headers={"User-Agent": "relay-image-fetch"},
+        )
+
+    async def _address(self, host: str, port: int, param: str) -> str:
+        try:
+            addresses = await self._resolver(host, port)
+        except OSError as exc:
+            raise BadRequestError(f"Could not resolve the image host {host}", param=param) from exc
+        if not addresses or not all(is_public(a) for a in addresses):
+            raise BadRequestError("Image URLs must point to public internet addresses", param=param)
+        return addresses[0]
+
+    async def _get(self, url: str, param: str) -> httpx.Response | bytes:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BadRequestError("Image URLs must be http(s) or data: URLs", param=param)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = await self._address(parts.hostname, port, param)
+        literal = f"[{address}]" if ":" in address else address
+        target = parts._replace(netloc=f"{literal}:{port}").geturl()
+        host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+        request = self._client.build_request(
+            "GET", target, headers={"Host": host_header}, extensions={"sni_hostname": parts.hostname}
+        )
+        response = await self._client.send(request, stream=True)
+        if response.is_redirect:
+            await response.aclose()
+            return response
+        try:
+            if response.status_code != 200:
+                raise BadRequestError(f"The image URL answered HTTP {response.status_code}", param=param)
+            declared = int(response.headers.get("content-length") or 0)
+            if declared > self._max_bytes:
+                raise BadRequestError(f"The image is larger than {self._max_bytes} bytes", param=param)
+            data = bytearray()
+            async for piece in response.aiter_bytes():
+                data += piece
+                if len(data) > self._max_bytes:
+                    raise BadRequestError(f"The image is larger than {self._max_bytes} bytes", param=param)
+            return bytes(data)
+        finally:
+            await response.aclose()
+
+    async def fetch(self, url: str, param: str) -> FetchedImage:
+        try:
+            async with asyncio.timeout(self._timeout):
+                for _ in range(MAX_REDIRECTS + 1):
+                    result = await self._get(url, param)
+                    if isinstance(result, bytes):
+                        fmt = image_format(result)
+                        if fmt is None:
+                            raise BadRequestError("Images must be JPEG, PNG, GIF or WebP", param=param)
+                        return FetchedImage(fmt, result)
+                    url = urljoin(url, result.headers.get("location", ""))
+        except TimeoutError as exc:
+            raise BadRequestError("Fetching the image URL timed out", param=param) from exc
+        except httpx.HTTPError as exc:
+            raise BadRequestError(
+                f"Could not fetch the image URL: {type(exc).__name__}", param=param
+            ) from exc
+        raise BadRequestError("The image URL redirected too many times", param=param)
+
+    async def fetch_all(self, urls: Iterable[tuple[str, str]]) -> dict[str, FetchedImage]:
+        """Fetch (url, param) pairs concurrently; the first failure wins."""
+        unique = dict(urls)
+        results = await asyncio.gather(*(self.fetch(url, param) for url, param in unique.items()))
+        return dict(zip(unique, results, strict=True))
