@@ -13,6 +13,7 @@ from relay.backends.bedrock.catalog import BedrockCatalog
 from relay.backends.bedrock.chat import BedrockChatBackend
 from relay.backends.bedrock.invoke import BedrockInvoker
 from relay.backends.s3 import ObjectStore, S3ObjectStore
+from relay.backends.sagemaker.chat import SageMakerChatBackend
 from relay.backends.sagemaker.runtime import SageMakerRuntime
 from relay.catalogue import catalogue_models
 from relay.services.auth import Authenticator, secrets_manager_source
@@ -127,7 +128,7 @@ class Services:
     @cached_property
     def chat_backends(self) -> dict[str, Callable[[], ChatBackend]]:
         """Model source -> backend; the SageMaker backend registers here too."""
-        return {"bedrock": lambda: self.bedrock_chat}
+        return {"bedrock": lambda: self.bedrock_chat, "sagemaker": lambda: self.sagemaker_chat}
 
     @cached_property
     def chat(self) -> ChatService:
@@ -138,6 +139,10 @@ class Services:
     @cached_property
     def sagemaker_runtime(self) -> SageMakerRuntime:
         return SageMakerRuntime(lambda: aws.client("sagemaker-runtime"))
+
+    @cached_property
+    def sagemaker_chat(self) -> SageMakerChatBackend:
+        return SageMakerChatBackend(self.model_registry, self.sagemaker_runtime)
 
     @cached_property
     def bedrock_invoker(self) -> BedrockInvoker:

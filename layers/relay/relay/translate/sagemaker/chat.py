@@ -1,0 +1,94 @@
+"""OpenAI chat requests to SageMaker containers and their answers back, as pure functions.
+
+Both chat flavours speak OpenAI's Chat Completions on /invocations: OpenAI-compatible
+servers (vLLM, SGLang, LMI) natively, TGI through its Messages API (TGI >= 2.0 routes a
+body with `messages` on SageMaker's /invocations to it). So the request passes through
+with the model name fixed up and Relay's own fields removed; what a flavour cannot honour
+is refused with a 400 naming the parameter. TGI's /generate shape is not used for chat:
+it would need the model's chat template, which only the container has.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from relay.errors import BadRequestError
+from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, CompletionUsage
+
+# Relay extensions that only Bedrock can honour.
+_BEDROCK_ONLY = ("guardrail_config", "cache_system_prompt")
+# Fields our response models cannot carry back (OpenAI logprobs objects).
+_NOT_CARRIED = ("logprobs", "top_logprobs")
+# TGI's Messages API has no such parameters (and generates one choice).
+_TGI_UNSUPPORTED = ("logit_bias", "top_k", "reasoning_effort", "parallel_tool_calls")
+# Reasoning fields Relay adds to assistant turns; containers do not accept them back.
+_HISTORY_EXTENSIONS = ("reasoning_content", "reasoning_signature", "thinking_blocks")
+
+
+def to_container(
+    request: ChatCompletionRequest, flavour: str, served_model: str | None, *, stream: bool
+) -> dict:
+    body = request.model_dump(exclude_none=True, by_alias=True)
+    for name in _BEDROCK_ONLY + _NOT_CARRIED:
+        if body.get(name) not in (None, False):
+            raise BadRequestError(f"{name} is not supported for SageMaker models", param=name)
+        body.pop(name, None)
+    if flavour == "tgi":
+        for name in _TGI_UNSUPPORTED:
+            if name in body:
+                raise BadRequestError(f"{name} is not supported by TGI endpoints", param=name)
+        if (request.n or 1) > 1:
+            raise BadRequestError("TGI endpoints generate one choice; n must be 1", param="n")
+    for message in body["messages"]:
+        if message.get("role") == "assistant":
+            for name in _HISTORY_EXTENSIONS:
+                message.pop(name, None)
+    body.pop("model", None)
+    if served_model:
+        body["model"] = served_model
+    body["stream"] = stream
+    if stream:
+        # Always ask for usage; it is passed on only when the client asked for it.
+        body["stream_options"] = {"include_usage": True}
+    else:
+        body.pop("stream_options", None)
+    return body
+
+
+def from_container(answer: Any, model: str) -> ChatCompletion:
+    if not isinstance(answer, dict):
+        raise ValueError("the container's answer is not a JSON object")
+    for choice in answer.get("choices") or []:
+        choice.pop("logprobs", None)
+    return ChatCompletion.model_validate({**answer, "model": model})
+
+
+@dataclass
+class ChunkState:
+    """Stream state: our model id, whether the client wants usage, and whether it came."""
+
+    model: str
+    include_usage: bool
+    usage: CompletionUsage | None = None
+    seen: list[str] = field(default_factory=list)
+
+
+def event_to_chunks(payload: str, state: ChunkState) -> list[ChatCompletionChunk]:
+    """One decoded SSE payload (not `[DONE]`) to the chunks the client should see."""
+    data = json.loads(payload)
+    if "error" in data and "choices" not in data:
+        raise ValueError(f"the container reported an error mid-stream: {data['error']}")
+    for choice in data.get("choices") or []:
+        choice.pop("logprobs", None)
+    chunk = ChatCompletionChunk.model_validate(
+        {**data, "model": state.model, "object": "chat.completion.chunk"}
+    )
+    if chunk.usage is not None:
+        state.usage = chunk.usage
+        if not state.include_usage:
+            if not chunk.choices:
+                return []
+            chunk.usage = None
+    return [chunk]
