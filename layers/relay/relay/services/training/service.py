@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import time
@@ -166,7 +167,7 @@ class TrainingService:
         detail["hyper_parameters"] = detail["hyper_parameters"] or {}
         return detail
 
-    def checkpoints(self, project_id: str, job_id: str) -> list[dict[str, Any]]:
+    def checkpoints(self, project_id: str, job_id: str) -> builtins.list[dict[str, Any]]:
         self._job(project_id, job_id)
         found = sorted(self.jobs.checkpoints(project_id, job_id), key=lambda c: int(c["checkpoint"]))
         return [{name: checkpoint.get(name) for name in CHECKPOINT_FIELDS} for checkpoint in found]

@@ -5,6 +5,7 @@ The result is the job record as stored (spec field names), with hyperparameters 
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,7 +26,7 @@ class DatasetLookup(Protocol):
 class JobLookup(Protocol):
     def get(self, project_id: str, job_id: str) -> dict[str, Any] | None: ...
     def list(self, project_id: str) -> list[dict[str, Any]]: ...
-    def checkpoints(self, project_id: str, job_id: str) -> list[dict[str, Any]]: ...
+    def checkpoints(self, project_id: str, job_id: str) -> builtins.list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)

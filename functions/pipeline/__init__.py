@@ -1,0 +1,1 @@
+"""Pipeline worker Lambda (the training state machine's task steps)."""

@@ -1,0 +1,1 @@
+../../../training/relay_training/metrics.py

@@ -1,0 +1,91 @@
+"""What every pipeline step works with: the job repository, AWS clients, settings and S3 layout."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from relay.services.training.repository import DynamoDBTrainingJobRepository
+from relay.services.training.service import training_prefix
+from relay.services.training.validation import DatasetLookup
+from relay.settings import Settings
+
+# SageMaker writes each training job's container output to this log group, one stream per
+# instance named `<job name>/algo-<n>-<epoch>`.
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+# Where the training container looks for data, the base model and checkpoints (SageMaker's layout).
+CONTAINER_CHECKPOINT_DIR = "/opt/ml/checkpoints"
+# The source bundle of `training/` (train.py + relay_training + relay.evaluation), uploaded at deploy.
+TRAINING_CODE_KEY = "training-code/sourcedir.tar.gz"
+BASE_MODELS_PREFIX = "base-models/"
+PREDICTIONS_FILE = "predictions.jsonl"
+
+
+class PipelineStepError(RuntimeError):
+    """A step cannot go on; the state machine's Catch records the message as the failure reason."""
+
+
+@dataclass(frozen=True)
+class JobPaths:
+    bucket: str
+    project_id: str
+    job_id: str
+
+    @property
+    def prefix(self) -> str:
+        return training_prefix(self.project_id, self.job_id)
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + "/".join(parts)
+
+    def uri(self, *parts: str) -> str:
+        return f"s3://{self.bucket}/{self.key(*parts)}"
+
+    @property
+    def checkpoints_key(self) -> str:
+        return self.key("checkpoints/")
+
+    @property
+    def checkpoints_uri(self) -> str:
+        return self.uri("checkpoints/")
+
+
+@dataclass
+class Pipeline:
+    jobs: DynamoDBTrainingJobRepository
+    datasets: DatasetLookup
+    s3: Any
+    sagemaker: Any
+    logs: Any
+    settings: Settings
+    region: str
+    clock: Callable[[], float] = field(default=time.time)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def paths(self, event: dict[str, Any]) -> JobPaths:
+        return JobPaths(self.settings.bucket_name, str(event["project_id"]), str(event["job_id"]))
+
+    def job(self, event: dict[str, Any]) -> dict[str, Any]:
+        job = self.jobs.get(str(event["project_id"]), str(event["job_id"]))
+        if job is None:
+            raise PipelineStepError(f"training job {event['job_id']} no longer exists")
+        return job
+
+    def read(self, key: str) -> bytes:
+        body: bytes = self.s3.get_object(Bucket=self.settings.bucket_name, Key=key)["Body"].read()
+        return body
+
+    def write(self, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
+        self.s3.put_object(Bucket=self.settings.bucket_name, Key=key, Body=body, ContentType=content_type)
+
+    def keys(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.settings.bucket_name, Prefix=prefix
+        ):
+            found.extend(obj["Key"] for obj in page.get("Contents", []))
+        return found

@@ -1,0 +1,77 @@
+"""The pipeline worker's dispatch table: `{"step": name, "project_id", "job_id", ...}` -> result."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from relay.errors import ConflictError, NotFoundError
+from relay.observability import logger
+from relay.pipeline import monitor, prepare, testing
+from relay.pipeline.context import Pipeline, PipelineStepError
+from relay.services.training import status as st
+
+Step = Callable[[Pipeline, dict[str, Any]], dict[str, Any]]
+FINAL_STATUSES = (st.FAILED, st.TIMED_OUT, st.CANCELLED)
+REASON_LIMIT = 1000
+
+
+def failure_reason(error: dict[str, Any] | None) -> str:
+    """A readable reason from a Catch's {Error, Cause}; Lambda errors carry JSON in Cause."""
+    if not error:
+        return "the training pipeline failed"
+    name, cause = str(error.get("Error") or "Error"), str(error.get("Cause") or "")
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        cause = str(parsed["errorMessage"])
+    elif cause and not cause.startswith(name):
+        cause = f"{name}: {cause}"
+    return (cause or name)[:REASON_LIMIT]
+
+
+def finish(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
+    """Record a final Failed / TimedOut / Cancelled status; a job already final keeps its status."""
+    target = str(event.get("status") or st.FAILED)
+    if target not in FINAL_STATUSES:
+        raise PipelineStepError(f"finish cannot record {target}")
+    reason = failure_reason(event.get("error")) if target == st.FAILED else event.get("reason")
+    job = pipeline.job(event)
+    try:
+        pipeline.jobs.transition(job["project_id"], job["id"], target, pipeline.now(), reason=reason)
+        recorded = target
+    except (ConflictError, NotFoundError):
+        recorded = str((pipeline.jobs.get(job["project_id"], job["id"]) or {}).get("status"))
+    if target == st.FAILED:
+        # A failure after CreateTrainingJob (e.g. a broken poll) must not leave a GPU running.
+        # Never created, or already stopped: either way nothing is left running.
+        with contextlib.suppress(ClientError, BotoCoreError):
+            pipeline.sagemaker.stop_training_job(TrainingJobName=job["id"])
+    logger.info("training job finished", extra={"job_id": job["id"], "status": recorded, "reason": reason})
+    return {"status": recorded, "reason": reason}
+
+
+def steps(parse_metric_line: monitor.MetricParser) -> dict[str, Step]:
+    return {
+        "validate": prepare.validate,
+        "prepare": prepare.prepare,
+        "poll": partial(monitor.poll, parse=parse_metric_line),
+        "test": testing.test,
+        "register": testing.register,
+        "finish": finish,
+    }
+
+
+def run(table: dict[str, Step], pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
+    name = event.get("step")
+    step = table.get(str(name))
+    if step is None:
+        raise PipelineStepError(f"unknown pipeline step {name!r}; known: {sorted(table)}")
+    return step(pipeline, event)
