@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import Job
+from training_support import Job
 
 from relay_training.config import ConfigError, Paths, load_hyperparameters, parse_config
 from relay_training.data import (

@@ -79,14 +79,15 @@ def run(config: JobConfig, paths: Paths, sink: MetricSink) -> dict[str, Any]:
         raise data.DataError(f"test labels {unseen} never occur in the training data")
     label2id = {label: index for index, label in enumerate(labels)}
 
+    head: dict[str, Any] = {"num_labels": 1}
+    if labels:
+        head = {"num_labels": len(labels), "id2label": dict(enumerate(labels)), "label2id": label2id}
     model = AutoModelForSequenceClassification.from_pretrained(
         str(config.base_model_path),
-        num_labels=len(labels) or 1,
-        id2label={index: label for label, index in label2id.items()} if labels else None,
-        label2id=label2id or None,
         problem_type=problem_type,
         dtype=runtime.load_dtype(config, precision),
         local_files_only=True,
+        **head,
     )
     # Decoder-only models classify from the last non-pad token, so they must know the pad id.
     if model.config.pad_token_id is None:
