@@ -53,12 +53,7 @@ def test_web_adapter_variables_only_on_the_data_plane() -> None:
 # Read by code whose infrastructure a later change adds to template.yaml; until then the code
 # treats them as unset (training reports that no pipeline is deployed). Remove a name from
 # here when template.yaml declares it - the test below insists.
-DEFERRED = {
-    "RELAY_STATE_MACHINE_ARN": "training pipeline state machine",
-    "RELAY_TRAINING_POLL_SECONDS": "training pipeline",
-    "RELAY_TRAINING_SPOT": "training pipeline",
-    "RELAY_TRAINING_MAX_RUNTIME_SECONDS": "training pipeline",
-}
+DEFERRED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("function_id", sorted(serverless_functions()))

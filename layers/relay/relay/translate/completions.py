@@ -103,9 +103,8 @@ def chunk_to_completion(
         if not text and choice.finish_reason is None:
             continue
         finish = _FINISH.get(choice.finish_reason or "") if choice.finish_reason else None
-        choices.append(
-            CompletionChoice(finish_reason=finish, index=prompt * state.n + choice.index, text=text)
-        )  # type: ignore[arg-type]
+        index = prompt * state.n + choice.index
+        choices.append(CompletionChoice(finish_reason=finish, index=index, text=text))  # type: ignore[arg-type]
     if not choices:
         return []
     return [Completion(id=state.id, choices=choices, created=state.created, model=state.model)]
