@@ -58,6 +58,14 @@ test: lint typecheck $(SAM_VENV)/.installed $(TRAIN_VENV)/.installed
 	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -q -m "unit or functional or e2e or infra"
 	$(TRAIN_VENV)/bin/python -m pytest -m training -q
 
+# Not part of `make test`: gateway overhead against the emulator, side by side with LiteLLM's
+# proxy (installed on first run into bench/.work/). BENCH_ARGS passes flags, e.g. --delay-ms 50.
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: $(BIN)/.installed
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
 build: $(SAM_VENV)/.installed
 	PATH=$$(pyenv root 2>/dev/null)/versions/3.13.0/bin:$$PATH $(SAM_VENV)/bin/sam build
 

@@ -106,7 +106,7 @@ def _transformed() -> dict[str, Any]:
     template = raw_template()
     for resource in template["Resources"].values():
         properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
+        for key in ("CodeUri", "ContentUri", "DefinitionUri"):
             if isinstance(properties.get(key), str):
                 properties[key] = _PLACEHOLDER_S3 + properties[key]
     previous = os.environ.get("AWS_DEFAULT_REGION")

@@ -1,0 +1,134 @@
+"""Cold import time of the two Lambda entry points, and the size of the built package."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from local.resources import function_environment
+from local.template import load_template
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / "bench" / ".work"
+SAM = REPO / ".venv-sam" / "bin" / "sam"
+SAM_BUILD = WORK / "sam-build"
+# (label, function folder, module Lambda imports first)
+ENTRY_POINTS = (
+    ("data plane", "functions/data_plane", "main"),
+    ("control plane", "functions/control_plane", "handler"),
+)
+BUILT = {
+    "layer": "RelayLayer/python",
+    "data plane": "DataPlaneFunction",
+    "control plane": "ControlPlaneFunction",
+}
+
+# Timed inside the fresh interpreter, so interpreter start-up (which Lambda pays for any
+# function) is left out and only the app's own imports and module-level work count.
+_IMPORT_PROBE = """
+import sys, time
+sys.path[:0] = [{layer!r}, {function!r}]
+started = time.perf_counter()
+import {module}
+print(time.perf_counter() - started)
+"""
+
+
+def function_env() -> dict[str, str]:
+    """The environment template.yaml gives the functions, with placeholder resource names."""
+    template = load_template()
+    names = {logical_id: f"bench-{logical_id}".lower() for logical_id in template.get("Resources", {})}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RELAY_", "POWERTOOLS_"))}
+    env.update(function_environment(template, names, "us-east-1"))
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"})
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    env["AWS_LAMBDA_FUNCTION_NAME"] = "bench"  # Powertools behaves as it does in Lambda
+    return env
+
+
+def cold_imports(runs: int) -> dict[str, dict[str, Any]]:
+    """Median import time of each entry point over `runs` fresh processes (alternating)."""
+    env = function_env()
+    layer = str(REPO / "layers" / "relay")
+    times: dict[str, list[float]] = {label: [] for label, _, _ in ENTRY_POINTS}
+    for _label, folder, module in ENTRY_POINTS:  # one unmeasured run fills the bytecode cache
+        code = _IMPORT_PROBE.format(layer=layer, function=str(REPO / folder), module=module)
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    for _ in range(runs):
+        for label, folder, module in ENTRY_POINTS:
+            code = _IMPORT_PROBE.format(layer=layer, function=str(REPO / folder), module=module)
+            result = subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"importing the {label} failed:\n{result.stderr[-2000:]}")
+            times[label].append(float(result.stdout.strip().splitlines()[-1]) * 1000)
+    return {
+        label: {"median_ms": statistics.median(ms), "min_ms": min(ms), "max_ms": max(ms), "runs": ms}
+        for label, ms in times.items()
+    }
+
+
+def slowest_imports(folder: str, module: str, top: int = 6) -> list[tuple[str, float]]:
+    """Packages by the import time of their own modules (`-X importtime`, self times summed)."""
+    code = _IMPORT_PROBE.format(
+        layer=str(REPO / "layers" / "relay"), function=str(REPO / folder), module=module
+    )
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], env=function_env(), capture_output=True, text=True
+    )
+    totals: dict[str, float] = {}
+    for line in result.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) != 3 or not parts[0].strip().isdigit():
+            continue
+        package = parts[2].strip().split(".")[0]
+        totals[package] = totals.get(package, 0.0) + int(parts[0]) / 1000
+    return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+
+def _tree_size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _sam_env() -> dict[str, str]:
+    env = dict(os.environ)
+    pyenv = shutil.which("pyenv")
+    root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip() if pyenv else ""
+    root = root or os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    env["PATH"] = f"{Path(root) / 'versions' / '3.13.0' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env.update({"SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"})
+    return env
+
+
+def package_sizes(build: bool) -> dict[str, Any]:
+    """Unzipped sizes of the layer and functions from a `sam build` (run here or reused)."""
+    note = ""
+    if build:
+        if not os.access(SAM, os.X_OK):
+            note = f"sam not found at {SAM.relative_to(REPO)} (make .venv-sam/.installed)"
+        else:
+            command = [str(SAM), "build", "--template-file", "template.yaml", "--build-dir", str(SAM_BUILD)]
+            command += ["--cache-dir", str(WORK / "sam-cache"), "--cached", "--parallel"]
+            started = time.monotonic()
+            result = subprocess.run(command, cwd=REPO, env=_sam_env(), capture_output=True, text=True)
+            if result.returncode != 0:
+                note = "sam build failed: " + (result.stderr or result.stdout)[-400:].strip()
+            else:
+                note = f"sam build into bench/.work/sam-build ({time.monotonic() - started:.0f} s)"
+    candidates = [SAM_BUILD, REPO / ".aws-sam" / "build"]
+    found = next((c for c in candidates if (c / BUILT["layer"]).is_dir()), None)
+    if found is None:
+        return {"note": note or "no sam build found and this mode does not build (run `make bench`)"}
+    if not build or not note.startswith("sam build into"):
+        note = (note + "; " if note else "") + f"reused {found.relative_to(REPO)}"
+    sizes = {
+        label: _tree_size(found / rel) / 1024 / 1024 for label, rel in BUILT.items() if (found / rel).is_dir()
+    }
+    return {"note": note, "mb": sizes}

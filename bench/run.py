@@ -1,0 +1,274 @@
+"""`make bench`: what Relay adds on top of Bedrock, side by side with LiteLLM's proxy.
+
+Starts the local stack (moto plus the emulators, ConverseStream traced) in its own
+process, Relay's data-plane app under uvicorn and LiteLLM's proxy, one worker each, on
+loopback; measures non-streaming latency and throughput, streaming time to first token,
+inter-chunk gap and per-chunk arrival, cold import time, memory and package size; writes
+bench/results/latest.md, a timestamped copy and a chart. `--quick` runs in under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import footprint, measure, report, servers
+from bench.clients import Direct, OpenAIHttp
+from bench.measure import StreamSample
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+PLOT_VENV = servers.WORK / "plot-venv"
+PLOT_REQUIREMENT = "matplotlib==3.11.2"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests: under a minute, every section")
+    parser.add_argument(
+        "--delay-ms", type=int, default=0, help="emulator delay before the answer or first event"
+    )
+    parser.add_argument(
+        "--chunk-delay-ms", type=int, default=1, help="emulator delay between streamed events"
+    )
+    parser.add_argument("--requests", type=int, help="sequential non-streaming requests per target")
+    parser.add_argument("--streams", type=int, help="streams per target")
+    parser.add_argument("--chunks", type=int, help="content chunks per stream")
+    parser.add_argument("--no-litellm", action="store_true", help="measure Relay and the direct call only")
+    parser.add_argument("--no-build", action="store_true", help="reuse an existing sam build for sizes")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.requests = args.requests or (150 if quick else 2000)
+    args.streams = args.streams or (12 if quick else 150)
+    args.chunks = args.chunks or (32 if quick else 64)
+    args.throughput_seconds = 0.75 if quick else 4.0
+    args.throughput_rounds = 1 if quick else 3
+    args.cold_runs = 3 if quick else 5
+    return args
+
+
+def stream_summary(samples: list[StreamSample], with_batching: bool) -> dict[str, Any]:
+    ttfts = [s.stream.ttft_ms for s in samples]
+    lags = [lag for s in samples for lag in s.lags_ms]
+    out: dict[str, Any] = {
+        "n": len(samples),
+        "chunks_per_stream": samples[0].upstream_chunks if samples else 0,
+        "ttft_p50": report.percentile(ttfts, 50),
+        "ttft_p99": report.percentile(ttfts, 99),
+        "gap_mean": statistics.fmean(s.stream.mean_gap_ms for s in samples),
+        "lag_p50": report.percentile(lags, 50),
+        "lag_max": max(lags),
+        "chunks_sent": sum(s.upstream_chunks for s in samples),
+        "chunks_received": sum(len(s.stream.arrivals) for s in samples),
+    }
+    if with_batching:
+        out["batched"] = sum(s.batched for s in samples)
+    return out
+
+
+def plot_python(notes: list[str]) -> Path | None:
+    """matplotlib lives in the bench's own environment, not in requirements-dev.txt."""
+    python = PLOT_VENV / "bin" / "python"
+    marker = PLOT_VENV / ".installed"
+    if marker.exists() and marker.read_text().strip() == PLOT_REQUIREMENT:
+        return python
+    print(f"installing {PLOT_REQUIREMENT} into bench/.work/plot-venv (first run only)", flush=True)
+    try:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(PLOT_VENV)], check=True)
+        pip = [str(PLOT_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, PLOT_REQUIREMENT], check=True, capture_output=True)
+    except subprocess.CalledProcessError as exc:
+        notes.append(f"no chart: installing {PLOT_REQUIREMENT} failed ({exc})")
+        return None
+    marker.write_text(PLOT_REQUIREMENT + "\n")
+    return python
+
+
+def event_loop(python: str) -> str:
+    code = "import importlib.util as u; print(*(bool(u.find_spec(m)) for m in ('uvloop', 'httptools')))"
+    found = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.split()
+    loop = "uvloop" if found[:1] == ["True"] else "asyncio"
+    return f"{loop} event loop, {'httptools' if found[1:] == ['True'] else 'h11'} HTTP parser"
+
+
+def run_servers(
+    args: argparse.Namespace, use_litellm: bool, results: dict[str, Any], samples: dict[str, Any]
+) -> None:
+    stack, info = servers.start_stack(args.delay_ms, args.chunk_delay_ms)
+    started: list[servers.Server] = [stack]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            relay_job = pool.submit(servers.start_relay, info)
+            litellm_job = pool.submit(servers.start_litellm, stack.url) if use_litellm else None
+            relay = relay_job.result()
+            started.append(relay)
+            litellm = litellm_job.result() if litellm_job else None
+            if litellm:
+                started.append(litellm)
+        gateways = [s for s in (relay, litellm) if s is not None]
+        clients = {s.name: OpenAIHttp(s.name, s.url, s.api_key, servers.MODEL) for s in gateways}
+        for gateway in gateways:
+            clients[gateway.name].chat("first request")
+            results["rss"][f"{gateway.name}_first"] = gateway.peak_rss_mb()
+        targets: list[measure.Target] = [Direct(stack.url, servers.MODEL), *clients.values()]
+
+        print(f"non-streaming: {args.requests} sequential requests per target", flush=True)
+        latency = measure.sequential_latency(targets, args.requests, warmup=20 if args.quick else 200)
+        samples["latency"] = latency
+        results["latency"] = {name: report.summary(values) for name, values in latency.items()}
+        direct = results["latency"]["direct"]
+        results["added"] = {
+            name: {pct: results["latency"][name][pct] - direct[pct] for pct in ("p50", "p90", "p99", "mean")}
+            for name in clients
+        }
+
+        print(f"streaming: {args.streams} streams of {args.chunks} chunks per target", flush=True)
+        streams = measure.streaming(
+            targets, stack.url, args.streams, args.chunks, warmup=2 if args.quick else 10
+        )
+        results["streaming"] = {n: stream_summary(s, with_batching=n != "direct") for n, s in streams.items()}
+        base = results["streaming"]["direct"]
+        for name in clients:
+            results["streaming"][name]["ttft_added"] = (
+                results["streaming"][name]["ttft_p50"] - base["ttft_p50"]
+            )
+            results["streaming"][name]["gap_added"] = (
+                results["streaming"][name]["gap_mean"] - base["gap_mean"]
+            )
+        samples["streams"] = streams
+
+        print("throughput at concurrency 1, 8, 32", flush=True)
+        prompt = measure.words(24)
+        factories = {"direct": _worker(targets[0], prompt)}
+        factories.update({g.name: _http_worker(g, prompt) for g in gateways})
+        results["throughput"] = measure.throughput(
+            factories, (1, 8, 32), args.throughput_rounds, args.throughput_seconds
+        )
+        for gateway in gateways:
+            results["rss"][f"{gateway.name}_after"] = gateway.peak_rss_mb()
+        results["notes"].append(
+            f"Relay: functions/data_plane/main.py:app under uvicorn, 1 worker, {event_loop(sys.executable)}."
+        )
+        if litellm:
+            python = str(servers.LITELLM_VENV / "bin" / "python")
+            results["notes"].append(
+                f"LiteLLM proxy {litellm.extra['version']} ({servers.LITELLM_REQUIREMENT}), `litellm --num_workers 1`, "
+                f"{event_loop(python)}; model `bedrock/converse/{servers.MODEL}` with `aws_bedrock_runtime_endpoint` "
+                "at the emulator (config: bench/.work/litellm-config.yaml)."
+            )
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def _worker(target: measure.Target, prompt: str) -> Callable[[], Callable[[], Any]]:
+    return lambda: lambda: target.chat(prompt)  # boto3 clients are thread-safe: one shared
+
+
+def _http_worker(server: servers.Server, prompt: str) -> Callable[[], Callable[[], Any]]:
+    def make() -> Callable[[], Any]:
+        client = OpenAIHttp(server.name, server.url, server.api_key, servers.MODEL)  # a connection each
+        return lambda: client.chat(prompt)
+
+    return make
+
+
+def plot_data(results: dict[str, Any], samples: dict[str, Any]) -> dict[str, Any]:
+    streams: dict[str, list[StreamSample]] = samples.get("streams", {})
+    example = {}
+    for name, runs in streams.items():
+        median = sorted(runs, key=lambda s: s.stream.ttft_ms)[len(runs) // 2]
+        example[name] = {"sent": median.sent, "arrivals": median.stream.arrivals}
+    return {
+        "title": f"Relay bench {results['started']} ({results['mode']}; noisy unless the machine was idle)",
+        "latency": samples.get("latency", {}),
+        "ttft": {n: [s.stream.ttft_ms for s in runs] for n, runs in streams.items()},
+        "lags": {n: [s.lags_ms for s in runs] for n, runs in streams.items()},
+        "example": example,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    clock = time.monotonic()
+    now = datetime.now(UTC)
+    results: dict[str, Any] = {
+        "started": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": "quick" if args.quick else "full",
+        "revision": report.git_revision(),
+        "delay_ms": args.delay_ms,
+        "chunk_delay_ms": args.chunk_delay_ms,
+        "machine": report.machine(),
+        "rss": {},
+        "notes": [],
+    }
+    notes: list[str] = results["notes"]
+    use_litellm = not args.no_litellm
+    if use_litellm and not servers.litellm_installed():
+        if args.quick:
+            print("LiteLLM is not installed yet: quick mode skips it (`make bench` installs it once)")
+            notes.append("LiteLLM skipped: quick mode does not install it; run `make bench` once.")
+            use_litellm = False
+        else:
+            servers.install_litellm()
+    elif not use_litellm:
+        notes.append("LiteLLM skipped (--no-litellm).")
+    python = plot_python(notes)
+
+    samples: dict[str, Any] = {}
+    run_servers(args, use_litellm, results, samples)
+
+    print(f"cold import: {args.cold_runs} fresh processes per entry point", flush=True)
+    results["cold"] = footprint.cold_imports(args.cold_runs)
+    if not args.quick:
+        results["importtime"] = {
+            label: footprint.slowest_imports(folder, module)
+            for label, folder, module in footprint.ENTRY_POINTS
+        }
+    print("package size" + ("" if args.quick or args.no_build else " (sam build)"), flush=True)
+    results["package"] = footprint.package_sizes(build=not (args.quick or args.no_build))
+    results["elapsed_s"] = time.monotonic() - clock
+    notes += [
+        f"Requests: {args.requests} sequential per target, interleaved in rotating order; streams: "
+        f"{args.streams} per target of {args.chunks} content chunks; throughput: {args.throughput_rounds} "
+        f"round(s) of {args.throughput_seconds} s per target and concurrency, targets alternating.",
+        "Client: http.client, one kept-alive connection per thread, TCP_NODELAY; direct: boto3 Converse "
+        "against the same emulator (its own process, TCP_NODELAY, events timestamped as they leave).",
+        "Cold import: `import main` / `import handler` timed inside a fresh interpreter with the "
+        "template's environment, bytecode cached, on this machine's Python (Lambda runs 3.13 on arm64).",
+        "Peak RSS: VmHWM of the server process from /proc.",
+    ]
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = now.strftime("%Y-%m-%dT%H%MZ") + ("-quick" if args.quick else "")
+    data = servers.WORK / "latest-samples.json"
+    data.write_text(json.dumps(plot_data(results, samples)))
+    charts = []
+    if python is not None:
+        result = subprocess.run(
+            [str(python), str(REPO / "bench" / "plot.py"), str(data), str(RESULTS / f"{stamp}.png")]
+        )
+        if result.returncode == 0:
+            (RESULTS / "latest.png").write_bytes((RESULTS / f"{stamp}.png").read_bytes())
+            charts = [f"{stamp}.png", "latest.png"]
+        else:
+            notes.append("no chart: plotting failed")
+    (RESULTS / f"{stamp}.md").write_text(report.markdown(results, charts[0] if charts else ""))
+    (RESULTS / "latest.md").write_text(report.markdown(results, charts[1] if charts else ""))
+    print((RESULTS / "latest.md").read_text())
+    print(f"written: bench/results/latest.md, bench/results/{stamp}.md" + (", charts" if charts else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
