@@ -25,7 +25,6 @@ DATA_PARAMETERS = ("train_test_split_ratio", "downsample_size", "rebalance_data"
 # Catalogue names that the training code spells differently.
 RENAMED_PARAMETERS = {"lora_rank": "lora_r"}
 VOLUME_GB = 100
-LOSS_REGEX = r'RELAY_METRIC .*"loss": ([0-9.eE+-]+)'
 
 
 def validate(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +102,6 @@ def prepare(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
         "AlgorithmSpecification": {
             "TrainingImage": spec.image_for(pipeline.region),
             "TrainingInputMode": "File",
-            "MetricDefinitions": [{"Name": "train:loss", "Regex": LOSS_REGEX}],
         },
         "HyperParameters": parameters,
         "InputDataConfig": channels,
