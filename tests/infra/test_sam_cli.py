@@ -95,6 +95,11 @@ def test_sam_build(sam_cli: Path, sam_env: dict[str, str], tmp_path: Path) -> No
     x86 = [p for p in build_dir.rglob("*.so*") if p.is_file() and _elf_machine(p) == EM_X86_64]
     assert not x86, f"x86_64 binaries in an arm64 build: {x86[:5]}"
 
+    # The Lambda runtime provides the AWS SDK; a copy in the layer would shadow it.
+    shadowing = [p.name for p in layer.iterdir() if p.name in ("boto3", "botocore", "s3transfer", "urllib3")]
+    assert not shadowing, f"runtime-provided packages in the layer: {shadowing}"
+    assert (layer / "fastapi").is_dir() and (layer / "aws_lambda_powertools").is_dir()
+
     run_sh = data_plane / "run.sh"
     assert run_sh.is_file() and os.access(run_sh, os.X_OK), "run.sh must be executable: the adapter execs it"
     assert (control_plane / "handler.py").is_file()

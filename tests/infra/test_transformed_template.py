@@ -191,7 +191,7 @@ def test_control_plane_is_a_plain_handler(transformed: dict[str, Any]) -> None:
 def test_relay_layer_is_built_for_arm64(template: dict[str, Any]) -> None:
     layer = template["Resources"]["RelayLayer"]
     assert layer["Properties"]["ContentUri"] == "layers/relay"
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
 
 
 # ---------------------------------------------------------------- IAM
