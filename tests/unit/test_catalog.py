@@ -114,3 +114,17 @@ def test_no_cache_and_failure_is_503() -> None:
     fake.fail = True
     with pytest.raises(ServiceUnavailableError):
         BedrockCatalog(lambda: fake, ttl=60).models()
+
+
+def test_peek_answers_only_from_a_fresh_cache() -> None:
+    fake = FakeBedrock()
+    now = [0.0]
+    catalog = BedrockCatalog(lambda: fake, ttl=60, clock=lambda: now[0])
+    assert catalog.peek("cohere.rerank-v3-5:0") == (False, None)
+    assert fake.calls == 0  # peek never does IO
+    catalog.models()
+    fresh, model = catalog.peek("cohere.rerank-v3-5:0")
+    assert fresh and model is not None and model.type == "rerank"
+    assert catalog.peek("nope") == (True, None)
+    now[0] = 61
+    assert catalog.peek("cohere.rerank-v3-5:0") == (False, None)

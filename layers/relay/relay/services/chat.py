@@ -90,6 +90,19 @@ class ChatService:
             )
         return ChatTarget(model.id, "sagemaker")
 
+    def resolve_cached(self, model_id: str) -> ChatTarget | None:
+        """The target when the catalogue cache answers without IO, else None."""
+        if is_bedrock_arn(model_id):
+            return ChatTarget(model_id, "bedrock")
+        fresh, found = self._catalog.peek(model_id)
+        if fresh and found is not None and found.type in _CHAT_TYPES:
+            return ChatTarget(model_id, "bedrock")
+        return None
+
+    async def _target(self, model_id: str) -> ChatTarget:
+        cached = self.resolve_cached(model_id)
+        return cached if cached is not None else await run_in_threadpool(self.resolve, model_id)
+
     def backend(self, target: ChatTarget) -> ChatBackend:
         factory = self._backends.get(target.source)
         if factory is None:
@@ -97,14 +110,14 @@ class ChatService:
         return factory()
 
     async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
-        target = await run_in_threadpool(self.resolve, request.model)
+        target = await self._target(request.model)
         return await self.backend(target).complete(request, target)
 
     async def stream(
         self, request: ChatCompletionRequest
     ) -> tuple[list[ChatCompletionChunk], AsyncIterator[ChatCompletionChunk]]:
         """The first chunk (pulled now, so its errors get a real status) and the rest."""
-        target = await run_in_threadpool(self.resolve, request.model)
+        target = await self._target(request.model)
         chunks = self.backend(target).stream(request, target)
         try:
             first = await chunks.__anext__()

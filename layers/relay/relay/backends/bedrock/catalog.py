@@ -89,6 +89,14 @@ class BedrockCatalog:
     def get(self, model_id: str) -> BedrockModel | None:
         return self.models().get(model_id)
 
+    def peek(self, model_id: str) -> tuple[bool, BedrockModel | None]:
+        """(fresh, model) from the cache without IO, so the hot path can skip a thread hop;
+        (False, None) when the cache is empty or expired and `get` must be called."""
+        models = self._models
+        if models is None or self._clock() >= self._expires:
+            return False, None
+        return True, models.get(model_id)
+
     def _fetch(self) -> dict[str, BedrockModel]:
         client = self._client_factory()
         now = int(time.time())
