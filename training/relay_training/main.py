@@ -18,6 +18,7 @@ from relay_training.config import (
     parse_config,
 )
 from relay_training.data import DataError
+from relay_training.evaluation import apply_adapter_channel, write_predictions
 from relay_training.metrics import MetricSink
 
 logger = logging.getLogger("relay_training")
@@ -78,9 +79,11 @@ def main(env: Mapping[str, str] | None = None) -> int:
             Path(environment.get(ENV_HYPERPARAMETERS, DEFAULT_HYPERPARAMETERS))
         )
         config = parse_config(hyperparameters, paths)
+        config = apply_adapter_channel(config, environment)
         logger.info("task %s/%s on %s", config.task_type, config.technique, config.base_model_path)
         runner = runner_for(config)
         runner(config, paths, MetricSink(paths.output_data_dir))
+        write_predictions(config, paths)
     except (ConfigError, DataError) as exc:
         logger.error("cannot train: %s", exc)
         write_failure(paths.output_dir, f"{type(exc).__name__}: {exc}")
