@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from local.template import load_template, resources_of_type
+from local.statemachines import create_state_machines, name_functions_and_roles
+from local.stepfunctions import LocalFunction
 
 REPO = Path(__file__).resolve().parent.parent
 FUNCTION_TYPES = ("AWS::Serverless::Function",)
@@ -25,6 +27,7 @@ class LocalResources:
     names: dict[str, str] = field(default_factory=dict)  # logical id -> physical name or ARN
     admin_key: str = ""
     environment: dict[str, str] = field(default_factory=dict)
+    functions: list[LocalFunction] = field(default_factory=list)  # run in-process by state machines
 
 
 class _Resolver:
@@ -146,6 +149,9 @@ def create_resources(
         except secrets.exceptions.ResourceExistsException:
             arn = secrets.put_secret_value(SecretId=name, SecretString=admin_key)["ARN"]
         out.names[logical_id] = arn
+    out.environment = function_environment(template, out.names, region)
+    out.functions = name_functions_and_roles(template, out.names, region)
+    create_state_machines(session, template, out.names, _Resolver(template, out.names, region), region)
     out.environment = function_environment(template, out.names, region)
     return out
 
