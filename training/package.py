@@ -45,7 +45,10 @@ def build(destination: Path) -> list[str]:
             archive.addfile(info, io.BytesIO(content))
             names.append(name)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with destination.open("wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as compressed:
+    with (
+        destination.open("wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as compressed,
+    ):
         compressed.write(buffer.getvalue())
     return names
 

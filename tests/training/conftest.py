@@ -7,6 +7,7 @@ environment these tests are not collected at all.
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ from training_support import Job, build_tiny_model
 
 if importlib.util.find_spec("torch") is None:
     collect_ignore_glob = ["test_*.py"]
+
+# Before torch loads (here and in the subprocess that inherits the environment): the models are
+# tiny, and with more threads than free cores OpenMP's spin-waiting triples the CPU time.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

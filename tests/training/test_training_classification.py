@@ -93,3 +93,29 @@ def test_regression_from_csv_fits_better_than_the_mean(tiny_model: Path, job: Jo
     mse = torch.mean((predictions - targets) ** 2).item()
     baseline = torch.mean((targets - targets.mean()) ** 2).item()
     assert mse < baseline / 2, (mse, baseline)
+
+
+def test_classifier_with_lora_keeps_its_head_trainable_and_labelled(
+    tiny_model: Path, job: Job, run_job
+) -> None:
+    rows = [{"text": text, "label": label} for label, texts in TEXTS.items() for text in texts]
+    job.write_rows(rows)
+    hyperparameters = {
+        "model_name_or_path": str(tiny_model),
+        "task_type": "classification",
+        "use_lora": True,
+        "lora_r": 4,
+        "learning_rate": 0.01,
+        "max_steps": 4,
+        "per_device_train_batch_size": 4,
+        "logging_steps": 1,
+    }
+    assert run_job(job, hyperparameters) == 0
+    adapter = json.loads((job.model_dir / "adapter_config.json").read_text())
+    assert adapter["task_type"] == "SEQ_CLS"
+    assert json.loads((job.model_dir / "labels.json").read_text())["labels"] == [
+        "negative",
+        "neutral",
+        "positive",
+    ]
+    assert json.loads((job.model_dir / "relay_model.json").read_text())["adapter"] is True

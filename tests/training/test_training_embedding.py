@@ -62,3 +62,15 @@ def test_contrastive_training_pulls_pairs_together(tiny_model: Path, job: Job, r
     assert metadata["task_type"] == "embedding" and metadata["epoch"] == 15.0
     pooling = json.loads((job.model_dir / "1_Pooling" / "config.json").read_text())
     assert pooling == {"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True}
+
+
+def test_embedding_training_resumes_from_its_checkpoint(tiny_model: Path, job: Job, run_job) -> None:
+    job.write_rows([{"anchor": anchor, "positive": positive} for anchor, positive in PAIRS])
+    base = {"model_name_or_path": str(tiny_model), "task_type": "embedding", "per_device_train_batch_size": 3}
+    assert run_job(job, {**base, "max_steps": 2, "save_steps": 2, "logging_steps": 1}) == 0
+    (job.output_data / "metrics.jsonl").unlink()
+    assert run_job(job, {**base, "max_steps": 4, "save_steps": 2, "logging_steps": 1}) == 0
+    assert [record["step"] for record in job.metric_records() if not record.get("final")] == [3, 4]
+    assert (
+        json.loads((job.checkpoints / "checkpoint-4" / "relay_checkpoint.json").read_text())["epoch"] == 2.0
+    )

@@ -18,7 +18,7 @@ def test_reward_rises_when_the_model_learns_to_say_the_expected_word(
 ) -> None:
     # A random 40-word model rarely says "yes" in 4 tokens; contains_match and token_f1 pay for it,
     # so group-relative advantages push its probability up. Seeded, and with a wide margin
-    # (a sweep over seeds 0-5 took the mean reward from 0.0-0.3 to 0.7-1.2).
+    # (seeds 0-7 all took the mean reward of the first five steps from 0.0-0.3 to 0.7-1.2 by the last five).
     job.write_rows([{"prompt": "say yes", "expected_output": "yes"}] * 16)
     hyperparameters = {
         "model_name_or_path": str(tiny_model),

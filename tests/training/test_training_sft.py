@@ -70,3 +70,18 @@ def test_an_interrupted_job_resumes_from_its_last_checkpoint(tiny_model: Path, j
         "checkpoint-2",
         "checkpoint-4",
     ]
+
+
+def test_merge_lora_saves_full_weights_that_load_without_peft(tiny_model: Path, job: Job, run_job) -> None:
+    from transformers import AutoModelForCausalLM
+
+    job.write_rows(ROWS)
+    assert (
+        run_job(job, hyperparameters(tiny_model, use_lora=True, merge_lora=True, lora_r=2, max_steps=2)) == 0
+    )
+    assert not (job.model_dir / "adapter_config.json").exists()
+    assert json.loads((job.model_dir / "relay_model.json").read_text())["adapter"] is False
+    merged = AutoModelForCausalLM.from_pretrained(str(job.model_dir))
+    assert not any("lora" in name for name, _ in merged.named_parameters())
+    # The checkpoints stay adapters: they are what resumption and deployment of a checkpoint use.
+    assert (job.checkpoints / "checkpoint-2" / "adapter_config.json").is_file()

@@ -139,30 +139,27 @@ def sft_examples(records: list[Record], chat: bool) -> list[dict[str, Any]]:
     return examples
 
 
+def _grpo_example(record: Record, chat: bool) -> dict[str, Any]:
+    if "messages" in record.data:
+        if not chat:
+            raise DataError(
+                f"{record.source}: chat rows need a base model whose tokenizer has a chat template"
+            )
+        conversation, answer = _split_chat(record)
+        return {"prompt": conversation, "expected_output": answer, "input_text": conversation[-1]["content"]}
+    key = next((name for name in EXPECTED_KEYS if name in record.data), None)
+    if "prompt" not in record.data or key is None:
+        raise DataError(f"{record.source}: expected 'prompt' and one of {list(EXPECTED_KEYS)}")
+    expected = record.data[key]
+    if not isinstance(expected, str):
+        expected = json.dumps(expected)  # structured answers are compared as JSON text
+    text = record.text("prompt")
+    return {"prompt": _user_prompt(record) if chat else text, "expected_output": expected, "input_text": text}
+
+
 def grpo_examples(records: list[Record], chat: bool) -> list[dict[str, Any]]:
     """Rows with `prompt`, `expected_output` and `input_text` (the prompt as plain text) for GRPO."""
-    examples: list[dict[str, Any]] = []
-    for record in records:
-        if "messages" in record.data:
-            if not chat:
-                raise DataError(
-                    f"{record.source}: chat rows need a base model whose tokenizer has a chat template"
-                )
-            prompt, expected = _split_chat(record)
-            examples.append(
-                {"prompt": prompt, "expected_output": expected, "input_text": prompt[-1]["content"]}
-            )
-            continue
-        key = next((name for name in EXPECTED_KEYS if name in record.data), None)
-        if "prompt" not in record.data or key is None:
-            raise DataError(f"{record.source}: expected 'prompt' and one of {list(EXPECTED_KEYS)}")
-        expected = record.data[key]
-        if not isinstance(expected, str):
-            expected = json.dumps(expected)  # structured answers are compared as JSON text
-        text = record.text("prompt")
-        prompt: Any = _user_prompt(record) if chat else text
-        examples.append({"prompt": prompt, "expected_output": expected, "input_text": text})
-    return examples
+    return [_grpo_example(record, chat) for record in records]
 
 
 def labelled_examples(records: list[Record], regression: bool) -> list[tuple[str, Any]]:
