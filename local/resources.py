@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.template import load_template, resources_of_type
 from local.statemachines import create_state_machines, name_functions_and_roles
 from local.stepfunctions import LocalFunction
+from local.template import load_template, resources_of_type
 
 REPO = Path(__file__).resolve().parent.parent
 FUNCTION_TYPES = ("AWS::Serverless::Function",)

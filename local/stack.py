@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 
 import boto3
 
-from local.emulators import bedrock, bedrock_agent_runtime, bedrock_invoke, bedrock_runtime, sagemaker_runtime
+from local import base_models, stepfunctions
+from local.emulators import (
+    bedrock,
+    bedrock_agent_runtime,
+    bedrock_invoke,
+    bedrock_runtime,
+    sagemaker_runtime,
+    sagemaker_training,
+)
 from local.emulators.server import EmulatorServer, Router
 from local.resources import LocalResources, create_resources
 
@@ -26,6 +34,8 @@ EMULATED_SERVICES = ("BEDROCK", "BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "SAG
 # Later issues register their emulators here: each takes the shared router.
 EMULATOR_REGISTRARS: list[Callable[[Router], None]] = [bedrock.register, bedrock_runtime.register]
 EMULATOR_REGISTRARS += [sagemaker_runtime.register, bedrock_invoke.register, bedrock_agent_runtime.register]
+# The training API (CreateTrainingJob & co.) runs jobs on CPU; other SageMaker calls go on to moto.
+EMULATOR_REGISTRARS += [sagemaker_training.register]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -76,10 +86,19 @@ class LocalStack:
             self._set(f"AWS_ENDPOINT_URL_{service}", self.emulator_url, override=False)
         # Powertools: readable logs and no EMF lines on a developer's terminal.
         self._set("POWERTOOLS_METRICS_DISABLED", "true", override=False)
+        # SageMaker's control API: the training emulator, which forwards the rest to moto.
+        self._set("AWS_ENDPOINT_URL_SAGEMAKER", self.emulator_url, override=False)
+        # Training jobs on the local stack take seconds, not hours: poll them every 2 s.
+        self._set("RELAY_TRAINING_POLL_SECONDS", "2", override=False)
+        # Step Functions executes state machines (moto's interpreter, patched: local/stepfunctions.py);
+        # on before the state machines are created, so they land in the executing backend.
+        stepfunctions.install([])
 
         self.admin_key = self.admin_key or os.environ.get("RELAY_ADMIN_KEY") or generate_admin_key()
         session = boto3.session.Session()
         self.resources = create_resources(session, self.admin_key, os.environ["AWS_DEFAULT_REGION"])
+        stepfunctions.install(self.resources.functions)
+        base_models.seed_in_background(session.client("s3"), self.resources.environment["RELAY_BUCKET_NAME"])
         for key, value in self.resources.environment.items():
             self._set(key, value, override=False)
         return self
