@@ -54,6 +54,15 @@ def test_full_fine_tuning_learns_the_answers_and_evaluates(tiny_model: Path, job
     assert metadata["adapter"] is False and metadata["step"] == 12
     last = json.loads((job.checkpoints / "checkpoint-12" / "relay_checkpoint.json").read_text())
     assert last["metrics"]["eval_loss"] == pytest.approx(evaluations[-1]["eval_loss"])
+    # With a test channel, every checkpoint also carries its answers for the pipeline's testing step.
+    predictions = [
+        json.loads(line) for line in (job.checkpoints / "checkpoint-12" / "predictions.jsonl").open()
+    ]
+    assert [(row["input"], row["expected"]) for row in predictions] == [
+        ("what is the capital of france", "paris"),
+        ("what is the capital of italy", "rome"),
+    ]
+    assert all(isinstance(row["predicted"], str) for row in predictions)
 
 
 def test_an_interrupted_job_resumes_from_its_last_checkpoint(tiny_model: Path, job: Job, run_job) -> None:
