@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-CACHE = REPO / ".local-cache" / "base-models"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "relay" / "base-models"
 LOCAL_MODEL = "tiny-local"
 PREFIX = "base-models/"
 
