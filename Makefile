@@ -30,7 +30,7 @@ $(TRAIN_VENV)/.installed: training/requirements.txt pyproject.toml
 	touch $@
 
 training: $(TRAIN_VENV)/.installed
-	$(TRAIN_VENV)/bin/python -m pytest -m training -q
+	$(TRAIN_VENV)/bin/python -m pytest -m training -q tests/training
 
 local: $(BIN)/.installed
 	$(BIN)/python -m local --host $(HOST) --port $(PORT)
@@ -56,7 +56,7 @@ infra: $(BIN)/.installed $(SAM_VENV)/.installed
 
 test: lint typecheck $(SAM_VENV)/.installed $(TRAIN_VENV)/.installed
 	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -q -m "unit or functional or e2e or infra"
-	$(TRAIN_VENV)/bin/python -m pytest -m training -q
+	$(TRAIN_VENV)/bin/python -m pytest -m training -q tests/training
 
 # Not part of `make test`: gateway overhead against the emulator, side by side with LiteLLM's
 # proxy (installed on first run into bench/.work/). BENCH_ARGS passes flags, e.g. --delay-ms 50.
