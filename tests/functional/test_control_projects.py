@@ -240,6 +240,7 @@ def test_api_keys_are_admin_only_and_revocable(client: Any, auth: dict[str, str]
     assert client.delete(f"/v1/keys/{key['id']}", headers=auth).status_code == 204
     assert_control_error(client.get("/v1/projects", headers=user), 401)
     assert_control_error(client.delete(f"/v1/keys/{key['id']}", headers=auth), 404)
+    assert_control_error(client.delete(f"/v1/keys/{'x' * 2000}", headers=auth), 404)
 
 
 def test_testing_functions_and_catalogue(client: Any, auth: dict[str, str]) -> None:

@@ -6,18 +6,21 @@ cache's TTL (`RELAY_AUTH_CACHE_TTL_SECONDS`, 60 s by default) everywhere else.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from relay.errors import NotFoundError
 from relay.http.bodies import json_body
 from relay.http.security import require_admin, services_of
 from relay.services.control.projects import clean_name
 from relay.services.keys import ApiKey, generate_key
 
 router = APIRouter(dependencies=[Depends(require_admin)])
+_KEY_ID = re.compile(r"[a-z0-9]{12}")
 
 
 class CreateKeyRequest(BaseModel):
@@ -62,6 +65,8 @@ async def list_keys(request: Request) -> list[ApiKeyObject]:
 @router.delete("/v1/keys/{key_id}", status_code=204)
 async def revoke_key(key_id: str, request: Request) -> Response:
     services = services_of(request)
+    if not _KEY_ID.fullmatch(key_id):  # never send DynamoDB a key it would reject as malformed
+        raise NotFoundError(f"API key {key_id} not found")
     await run_in_threadpool(services.api_keys.delete, key_id)
     services.authenticator.forget(key_id)
     return Response(status_code=204)
