@@ -159,3 +159,10 @@ def install(functions: list[LocalFunction]) -> None:
     sdk = state_task_service_aws_sdk
     sdk._SERVICE_ERROR_NAMES.update(_SDK_SERVICE_NAMES)
     sdk.StateTaskServiceAwsSdk._normalise_exception_name = staticmethod(_normalise_exception_name)  # type: ignore[method-assign]
+
+
+def module_of(function_name: str) -> ModuleType:
+    """The loaded handler module of a registered function (tests adjust its settings through it)."""
+    function = next(f for f in _functions.values() if function_name in (f.name, f.arn))
+    _handler_of(function)
+    return _modules[function.arn]

@@ -10,7 +10,6 @@ job on a large base model fails fast with a message that says why.
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.error
 import urllib.request
@@ -101,7 +100,7 @@ class SageMakerTrainingEmulator:
             )
         instance = str(body["ResourceConfig"].get("InstanceType", ""))
         if not is_cpu_instance(instance):
-            model = json.loads(body.get("HyperParameters", {}).get("base_model", '"this model"'))
+            model = str(body.get("HyperParameters", {}).get("base_model", "this model")).strip('"')
             return _error(
                 "ResourceLimitExceeded",
                 f"The local stack trains on CPU only and has no {instance} (GPU) capacity: {model} cannot train "
