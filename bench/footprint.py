@@ -52,12 +52,12 @@ def function_env() -> dict[str, str]:
     return env
 
 
-def cold_imports(runs: int) -> dict[str, dict[str, Any]]:
+def cold_imports(runs: int, warm: bool = True) -> dict[str, dict[str, Any]]:
     """Median import time of each entry point over `runs` fresh processes (alternating)."""
     env = function_env()
     layer = str(REPO / "layers" / "relay")
     times: dict[str, list[float]] = {label: [] for label, _, _ in ENTRY_POINTS}
-    for _label, folder, module in ENTRY_POINTS:  # one unmeasured run fills the bytecode cache
+    for _label, folder, module in ENTRY_POINTS if warm else ():  # an unmeasured run fills the bytecode cache
         code = _IMPORT_PROBE.format(layer=layer, function=str(REPO / folder), module=module)
         subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
     for _ in range(runs):
@@ -127,7 +127,8 @@ def package_sizes(build: bool) -> dict[str, Any]:
     if found is None:
         return {"note": note or "no sam build found and this mode does not build (run `make bench`)"}
     if not build or not note.startswith("sam build into"):
-        note = (note + "; " if note else "") + f"reused {found.relative_to(REPO)}"
+        age = (time.time() - (found / BUILT["layer"]).stat().st_mtime) / 60
+        note = (note + "; " if note else "") + f"reused {found.relative_to(REPO)} (built {age:.0f} min ago)"
     sizes = {
         label: _tree_size(found / rel) / 1024 / 1024 for label, rel in BUILT.items() if (found / rel).is_dir()
     }

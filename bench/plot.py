@@ -60,31 +60,9 @@ def main(source: str, target: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
 
-    ax = axes[1][1]
-    for name, example in data["example"].items():
-        if not example["sent"]:
-            continue
-        origin = example["sent"][0]
-        sent = [(t - origin) / 1e6 for t in example["sent"]]
-        arrived = [(t - origin) / 1e6 for t in example["arrivals"]]
-        ax.plot(
-            sent[: len(arrived)],
-            arrived,
-            marker=".",
-            linestyle="-",
-            color=COLORS.get(name),
-            label=LABELS.get(name, name),
-        )
-    if data["example"]:
-        top = max(
-            (max(e["arrivals"]) - e["sent"][0]) / 1e6 for e in data["example"].values() if e["arrivals"]
-        )
-        ax.plot([0, top], [0, top], color="#999999", linestyle=":", label="arrival = send")
-    ax.set_title("One stream: client arrival vs emulator send time (median-TTFT stream)")
-    ax.set_xlabel("emulator send time, ms after its first content event")
-    ax.set_ylabel("client arrival, ms")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
+    all_lags = {name: [lag for stream in streams for lag in stream] for name, streams in data["lags"].items()}
+    _ecdf(axes[1][1], all_lags, "Arrival lag of every streamed chunk", "ms after the emulator sent it (log)")
+    axes[1][1].set_ylabel("fraction of chunks")
 
     fig.suptitle(data.get("title", "Relay bench"))
     fig.tight_layout()

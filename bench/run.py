@@ -29,6 +29,11 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 PLOT_VENV = servers.WORK / "plot-venv"
 PLOT_REQUIREMENT = "matplotlib==3.11.2"
+_STARTED = time.monotonic()
+
+
+def step(message: str) -> None:
+    print(f"[{time.monotonic() - _STARTED:5.1f} s] {message}", flush=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -81,7 +86,7 @@ def plot_python(notes: list[str]) -> Path | None:
     marker = PLOT_VENV / ".installed"
     if marker.exists() and marker.read_text().strip() == PLOT_REQUIREMENT:
         return python
-    print(f"installing {PLOT_REQUIREMENT} into bench/.work/plot-venv (first run only)", flush=True)
+    step(f"installing {PLOT_REQUIREMENT} into bench/.work/plot-venv (first run only)")
     try:
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(PLOT_VENV)], check=True)
@@ -104,6 +109,7 @@ def event_loop(python: str) -> str:
 def run_servers(
     args: argparse.Namespace, use_litellm: bool, results: dict[str, Any], samples: dict[str, Any]
 ) -> None:
+    step("starting the stack, Relay" + (" and LiteLLM" if use_litellm else ""))
     stack, info = servers.start_stack(args.delay_ms, args.chunk_delay_ms)
     started: list[servers.Server] = [stack]
     try:
@@ -122,7 +128,7 @@ def run_servers(
             results["rss"][f"{gateway.name}_first"] = gateway.peak_rss_mb()
         targets: list[measure.Target] = [Direct(stack.url, servers.MODEL), *clients.values()]
 
-        print(f"non-streaming: {args.requests} sequential requests per target", flush=True)
+        step(f"non-streaming: {args.requests} sequential requests per target")
         latency = measure.sequential_latency(targets, args.requests, warmup=20 if args.quick else 200)
         samples["latency"] = latency
         results["latency"] = {name: report.summary(values) for name, values in latency.items()}
@@ -132,7 +138,7 @@ def run_servers(
             for name in clients
         }
 
-        print(f"streaming: {args.streams} streams of {args.chunks} chunks per target", flush=True)
+        step(f"streaming: {args.streams} streams of {args.chunks} chunks per target")
         streams = measure.streaming(
             targets, stack.url, args.streams, args.chunks, warmup=2 if args.quick else 10
         )
@@ -147,7 +153,7 @@ def run_servers(
             )
         samples["streams"] = streams
 
-        print("throughput at concurrency 1, 8, 32", flush=True)
+        step("throughput at concurrency 1, 8, 32")
         prompt = measure.words(24)
         factories = {"direct": _worker(targets[0], prompt)}
         factories.update({g.name: _http_worker(g, prompt) for g in gateways})
@@ -185,22 +191,16 @@ def _http_worker(server: servers.Server, prompt: str) -> Callable[[], Callable[[
 
 def plot_data(results: dict[str, Any], samples: dict[str, Any]) -> dict[str, Any]:
     streams: dict[str, list[StreamSample]] = samples.get("streams", {})
-    example = {}
-    for name, runs in streams.items():
-        median = sorted(runs, key=lambda s: s.stream.ttft_ms)[len(runs) // 2]
-        example[name] = {"sent": median.sent, "arrivals": median.stream.arrivals}
     return {
         "title": f"Relay bench {results['started']} ({results['mode']}; noisy unless the machine was idle)",
         "latency": samples.get("latency", {}),
         "ttft": {n: [s.stream.ttft_ms for s in runs] for n, runs in streams.items()},
         "lags": {n: [s.lags_ms for s in runs] for n, runs in streams.items()},
-        "example": example,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    clock = time.monotonic()
     now = datetime.now(UTC)
     results: dict[str, Any] = {
         "started": now.strftime("%Y-%m-%d %H:%M UTC"),
@@ -228,16 +228,17 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, Any] = {}
     run_servers(args, use_litellm, results, samples)
 
-    print(f"cold import: {args.cold_runs} fresh processes per entry point", flush=True)
-    results["cold"] = footprint.cold_imports(args.cold_runs)
+    step(f"cold import: {args.cold_runs} fresh processes per entry point")
+    # Quick mode trusts the bytecode the servers just compiled; a full run warms it first.
+    results["cold"] = footprint.cold_imports(args.cold_runs, warm=not args.quick)
     if not args.quick:
         results["importtime"] = {
             label: footprint.slowest_imports(folder, module)
             for label, folder, module in footprint.ENTRY_POINTS
         }
-    print("package size" + ("" if args.quick or args.no_build else " (sam build)"), flush=True)
+    step("package size" + ("" if args.quick or args.no_build else " (sam build)"))
     results["package"] = footprint.package_sizes(build=not (args.quick or args.no_build))
-    results["elapsed_s"] = time.monotonic() - clock
+    results["elapsed_s"] = time.monotonic() - _STARTED
     notes += [
         f"Requests: {args.requests} sequential per target, interleaved in rotating order; streams: "
         f"{args.streams} per target of {args.chunks} content chunks; throughput: {args.throughput_rounds} "
@@ -251,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = now.strftime("%Y-%m-%dT%H%MZ") + ("-quick" if args.quick else "")
+    step("report and chart")
     data = servers.WORK / "latest-samples.json"
     data.write_text(json.dumps(plot_data(results, samples)))
     charts = []
