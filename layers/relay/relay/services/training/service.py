@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.aws import error_code
-from relay.errors import ConflictError, NotFoundError, ServiceUnavailableError
+from relay.errors import BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError
 from relay.observability import logger
 from relay.protocol.training import CreateTrainingJobRequest
 from relay.services.control.layout import TRAINING_JOB_PREFIX, TRAINING_JOB_SUMMARY_FIELDS, new_id
@@ -94,15 +94,21 @@ class TrainingService:
         if idempotency_key and (existing := self.jobs.get(project_id, job_id)) is not None:
             return summary(existing)
         now = int(self._clock())
-        resolved = resolve(
-            request,
-            project_id=project_id,
-            job_id=job_id,
-            created_by=created_by,
-            now=now,
-            datasets=self.datasets,
-            jobs=self.jobs,
-        )
+        try:
+            resolved = resolve(
+                request,
+                project_id=project_id,
+                job_id=job_id,
+                created_by=created_by,
+                now=now,
+                datasets=self.datasets,
+                jobs=self.jobs,
+            )
+        except BadRequestError as exc:
+            # The control-plane envelope has no `param`: the message itself must name the field.
+            if exc.param and exc.param not in exc.message:
+                raise BadRequestError(f"{exc.param}: {exc.message}", param=exc.param) from exc
+            raise
         job = {**resolved.job, "execution_arn": self._execution_arn(job_id)}
         try:
             self.jobs.create(job, resolved.dataset_ids)
