@@ -122,7 +122,9 @@ class Services:
 
     @cached_property
     def bedrock_chat(self) -> BedrockChatBackend:
-        defaults = Defaults(guardrail_id=self.settings.guardrail_id, guardrail_version=self.settings.guardrail_version)
+        defaults = Defaults(
+            guardrail_id=self.settings.guardrail_id, guardrail_version=self.settings.guardrail_version
+        )
         return BedrockChatBackend(aws.client("bedrock-runtime"), defaults=defaults, images=self.image_fetcher)
 
     @cached_property
