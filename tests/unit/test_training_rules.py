@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Collected by the training environment's pytest too, which has no AWS SDK: skip there.
+pytest.importorskip("botocore")
+
 from relay.pipeline import data, monitor, steps, testing
 from relay.pipeline.prepare import hyperparameters
 from relay.protocol.training import CreateGRPOTrainingJobRequest, CreateTrainingJobRequest

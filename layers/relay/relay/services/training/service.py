@@ -169,7 +169,11 @@ class TrainingService:
             )
         for field in DETAIL_EXTRA_FIELDS:
             detail[field] = job.get(field)
-        detail["training_loss"] = detail["training_loss"] or []
+        # DynamoDB numbers come back as int when whole; the series is floats, as the spec shows it.
+        detail["training_loss"] = [
+            {"timestamp": float(p["timestamp"]), "loss": float(p["loss"])}
+            for p in detail["training_loss"] or []
+        ]
         detail["hyper_parameters"] = detail["hyper_parameters"] or {}
         return detail
 
