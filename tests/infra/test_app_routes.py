@@ -15,7 +15,7 @@ from .stack import serverless_functions
 
 pytestmark = pytest.mark.infra
 
-PLANES = {"DATA_PLANE_ROUTERS": "DataPlaneFunction", "CONTROL_PLANE_ROUTERS": "ControlPlaneFunction"}
+PLANES = {"data_plane_routers": "DataPlaneFunction", "control_plane_routers": "ControlPlaneFunction"}
 # Served by the data plane only for the Web Adapter's readiness check; API Gateway sends
 # /health to the control plane.
 INTERNAL = {("DataPlaneFunction", "/health")}
@@ -73,7 +73,7 @@ def _app_routes() -> list[tuple[str, str, str]]:
 
     routes = []
     for constant, function_id in PLANES.items():
-        for router in getattr(factory, constant):
+        for router in getattr(factory, constant)():
             for route in router.routes:
                 for method in sorted(getattr(route, "methods", set()) - {"HEAD", "OPTIONS"}):
                     routes.append((function_id, method, route.path))

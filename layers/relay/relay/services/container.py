@@ -1,42 +1,43 @@
-"""The services one app instance uses, built lazily so cold start pays only for what it touches."""
+"""The services one app instance uses, built lazily so cold start pays only for what it touches.
+
+Each property imports its own modules: the DataPlane never loads the control plane's code
+and the ControlPlane never loads the translators (the imports under TYPE_CHECKING are for
+annotations only).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-
-import boto3
-from botocore.config import Config
+from typing import TYPE_CHECKING
 
 from relay.backends import aws
-from relay.backends.bedrock.catalog import BedrockCatalog
-from relay.backends.bedrock.chat import BedrockChatBackend
-from relay.backends.bedrock.invoke import BedrockInvoker
-from relay.backends.s3 import ObjectStore, S3ObjectStore
-from relay.backends.sagemaker.chat import SageMakerChatBackend
-from relay.backends.sagemaker.runtime import SageMakerRuntime
-from relay.catalogue import catalogue_models
-from relay.services.auth import Authenticator, secrets_manager_source
-from relay.services.chat import ChatBackend, ChatService
-from relay.services.classification import ClassificationService, InvocationService
-from relay.services.control.datasets import DatasetService
-from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
-from relay.services.control.projects import ProjectService
-from relay.services.control.repository import DatasetRepository, ProjectRepository
-from relay.services.embeddings import EmbeddingService
-from relay.services.images import ImageFetcher
-from relay.services.keys import ApiKeyRepository, DynamoDBApiKeyRepository
-from relay.services.models import ModelDirectory
-from relay.services.registration import ModelRegistration
-from relay.services.registry import DynamoDBModelRegistry, ModelRegistryRepository
-from relay.services.rerank import RerankService
-from relay.services.targets import TargetResolver
-from relay.services.training.repository import DynamoDBTrainingJobRepository
-from relay.services.training.service import TrainingService
-from relay.services.transcription import TranscriptionService
 from relay.settings import Settings
-from relay.translate.bedrock.chat import Defaults
-from relay.translate.bedrock.content import MAX_IMAGE_BYTES
+
+if TYPE_CHECKING:
+    from relay.backends.bedrock.catalog import BedrockCatalog
+    from relay.backends.bedrock.chat import BedrockChatBackend
+    from relay.backends.bedrock.invoke import BedrockInvoker
+    from relay.backends.s3 import ObjectStore
+    from relay.backends.sagemaker.chat import SageMakerChatBackend
+    from relay.backends.sagemaker.runtime import SageMakerRuntime
+    from relay.services.auth import Authenticator
+    from relay.services.chat import ChatBackend, ChatService
+    from relay.services.classification import ClassificationService, InvocationService
+    from relay.services.control.datasets import DatasetService
+    from relay.services.control.projects import ProjectService
+    from relay.services.control.repository import DatasetRepository, ProjectRepository
+    from relay.services.embeddings import EmbeddingService
+    from relay.services.images import ImageFetcher
+    from relay.services.keys import ApiKeyRepository
+    from relay.services.models import ModelDirectory
+    from relay.services.registration import ModelRegistration
+    from relay.services.registry import ModelRegistryRepository
+    from relay.services.rerank import RerankService
+    from relay.services.targets import TargetResolver
+    from relay.services.training.service import TrainingService
+    from relay.services.transcription import TranscriptionService
+
 
 # Image URLs in chat requests: Bedrock's per-image limit, and a deadline well inside
 # API Gateway's 29 s integration timeout.
@@ -51,6 +52,8 @@ class Services:
     def training(self) -> TrainingService:
         from relay.backends.s3 import S3ObjectStore
         from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
+        from relay.services.training.repository import DynamoDBTrainingJobRepository
+        from relay.services.training.service import TrainingService
 
         table = self.settings.table_name
         return TrainingService(
@@ -65,10 +68,14 @@ class Services:
 
     @cached_property
     def api_keys(self) -> ApiKeyRepository:
+        from relay.services.keys import DynamoDBApiKeyRepository
+
         return DynamoDBApiKeyRepository(aws.client("dynamodb"), self.settings.table_name)
 
     @cached_property
     def authenticator(self) -> Authenticator:
+        from relay.services.auth import Authenticator, secrets_manager_source
+
         return Authenticator(
             secrets_manager_source(lambda: aws.client("secretsmanager"), self.settings.admin_secret_id),
             self.api_keys,
@@ -77,10 +84,14 @@ class Services:
 
     @cached_property
     def model_registry(self) -> ModelRegistryRepository:
+        from relay.services.registry import DynamoDBModelRegistry
+
         return DynamoDBModelRegistry(aws.client("dynamodb"), self.settings.table_name)
 
     @cached_property
     def bedrock_catalog(self) -> BedrockCatalog:
+        from relay.backends.bedrock.catalog import BedrockCatalog
+
         return BedrockCatalog(
             lambda: aws.client("bedrock"),
             ttl=self.settings.catalog_ttl,
@@ -89,18 +100,30 @@ class Services:
 
     @cached_property
     def models(self) -> ModelDirectory:
+        from relay.catalogue import catalogue_models
+        from relay.services.models import ModelDirectory
+
         return ModelDirectory(self.bedrock_catalog, self.model_registry, extra_sources=(catalogue_models,))
 
     @cached_property
     def project_repository(self) -> ProjectRepository:
+        from relay.services.control.dynamodb import DynamoDBProjectRepository
+
         return DynamoDBProjectRepository(aws.client("dynamodb"), self.settings.table_name)
 
     @cached_property
     def dataset_repository(self) -> DatasetRepository:
+        from relay.services.control.dynamodb import DynamoDBDatasetRepository
+
         return DynamoDBDatasetRepository(aws.client("dynamodb"), self.settings.table_name)
 
     @cached_property
     def object_store(self) -> ObjectStore:
+        import boto3
+        from botocore.config import Config
+
+        from relay.backends.s3 import S3ObjectStore
+
         # A client of its own: presigned URLs must be SigV4 (botocore still presigns SigV2 in
         # us-east-1 by default, which cannot carry the checksum fields of the POST policy).
         client = boto3.session.Session().client("s3", config=Config(signature_version="s3v4"))
@@ -108,20 +131,30 @@ class Services:
 
     @cached_property
     def projects(self) -> ProjectService:
+        from relay.services.control.projects import ProjectService
+
         return ProjectService(self.project_repository, self.object_store)
 
     @cached_property
     def datasets(self) -> DatasetService:
+        from relay.services.control.datasets import DatasetService
+
         return DatasetService(self.projects, self.dataset_repository, self.object_store, self.settings)
 
     # --- chat completions ---
 
     @cached_property
     def image_fetcher(self) -> ImageFetcher:
+        from relay.services.images import ImageFetcher
+        from relay.translate.bedrock.content import MAX_IMAGE_BYTES
+
         return ImageFetcher(max_bytes=MAX_IMAGE_BYTES, timeout=IMAGE_FETCH_TIMEOUT)
 
     @cached_property
     def bedrock_chat(self) -> BedrockChatBackend:
+        from relay.backends.bedrock.chat import BedrockChatBackend
+        from relay.translate.bedrock.chat import Defaults
+
         defaults = Defaults(
             guardrail_id=self.settings.guardrail_id, guardrail_version=self.settings.guardrail_version
         )
@@ -134,34 +167,48 @@ class Services:
 
     @cached_property
     def chat(self) -> ChatService:
+        from relay.services.chat import ChatService
+
         return ChatService(self.bedrock_catalog, self.models, self.chat_backends)  # type: ignore[arg-type]
 
     # --- SageMaker endpoints, embeddings, rerank, classification, invocations, audio ---
 
     @cached_property
     def sagemaker_runtime(self) -> SageMakerRuntime:
+        from relay.backends.sagemaker.runtime import SageMakerRuntime
+
         return SageMakerRuntime(lambda: aws.client("sagemaker-runtime"))
 
     @cached_property
     def sagemaker_chat(self) -> SageMakerChatBackend:
+        from relay.backends.sagemaker.chat import SageMakerChatBackend
+
         return SageMakerChatBackend(self.model_registry, self.sagemaker_runtime)
 
     @cached_property
     def bedrock_invoker(self) -> BedrockInvoker:
+        from relay.backends.bedrock.invoke import BedrockInvoker
+
         return BedrockInvoker(
             lambda: aws.client("bedrock-runtime"), lambda: aws.client("bedrock-agent-runtime")
         )
 
     @cached_property
     def model_registration(self) -> ModelRegistration:
+        from relay.services.registration import ModelRegistration
+
         return ModelRegistration(self.model_registry, lambda: aws.client("sagemaker"))
 
     @cached_property
     def targets(self) -> TargetResolver:
+        from relay.services.targets import TargetResolver
+
         return TargetResolver(self.bedrock_catalog, self.model_registry)
 
     @cached_property
     def embeddings(self) -> EmbeddingService:
+        from relay.services.embeddings import EmbeddingService
+
         return EmbeddingService(
             self.targets,
             self.bedrock_invoker,
@@ -171,6 +218,8 @@ class Services:
 
     @cached_property
     def rerank(self) -> RerankService:
+        from relay.services.rerank import RerankService
+
         return RerankService(
             self.targets,
             self.bedrock_invoker,
@@ -180,14 +229,20 @@ class Services:
 
     @cached_property
     def classification(self) -> ClassificationService:
+        from relay.services.classification import ClassificationService
+
         return ClassificationService(self.targets, self.sagemaker_runtime)
 
     @cached_property
     def invocations(self) -> InvocationService:
+        from relay.services.classification import InvocationService
+
         return InvocationService(self.targets, self.bedrock_invoker, self.sagemaker_runtime)
 
     @cached_property
     def transcription(self) -> TranscriptionService:
+        from relay.services.transcription import TranscriptionService
+
         return TranscriptionService(
             self.targets, self.sagemaker_runtime, max_audio_bytes=self.settings.max_audio_bytes
         )

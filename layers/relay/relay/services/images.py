@@ -16,12 +16,14 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from relay.errors import BadRequestError
 from relay.translate.bedrock.content import FetchedImage, image_format
+
+if TYPE_CHECKING:
+    import httpx
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 MAX_REDIRECTS = 3
@@ -51,12 +53,22 @@ class ImageFetcher:
         self._max_bytes = max_bytes
         self._timeout = timeout
         self._resolver = resolver
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            follow_redirects=False,
-            timeout=timeout,
-            headers={"User-Agent": "relay-image-fetch"},
-        )
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        # httpx is imported on the first image URL, not at cold start (~60 ms).
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(
+                transport=self._transport,
+                follow_redirects=False,
+                timeout=self._timeout,
+                headers={"User-Agent": "relay-image-fetch"},
+            )
+        return self._http
 
     async def _address(self, host: str, port: int, param: str) -> str:
         try:
@@ -99,6 +111,8 @@ class ImageFetcher:
             await response.aclose()
 
     async def fetch(self, url: str, param: str) -> FetchedImage:
+        import httpx
+
         try:
             async with asyncio.timeout(self._timeout):
                 for _ in range(MAX_REDIRECTS + 1):
