@@ -149,7 +149,6 @@ def create_resources(
         except secrets.exceptions.ResourceExistsException:
             arn = secrets.put_secret_value(SecretId=name, SecretString=admin_key)["ARN"]
         out.names[logical_id] = arn
-    out.environment = function_environment(template, out.names, region)
     out.functions = name_functions_and_roles(template, out.names, region)
     create_state_machines(session, template, out.names, _Resolver(template, out.names, region), region)
     out.environment = function_environment(template, out.names, region)
