@@ -32,7 +32,7 @@ $(TRAIN_VENV)/.installed: training/requirements.txt pyproject.toml
 training: $(TRAIN_VENV)/.installed
 	$(TRAIN_VENV)/bin/python -m pytest -m training -q tests/training
 
-local: $(BIN)/.installed
+local: $(BIN)/.installed $(TRAIN_VENV)/.installed
 	$(BIN)/python -m local --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/.installed
