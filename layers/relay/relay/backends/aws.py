@@ -14,19 +14,20 @@ import boto3
 from botocore.config import Config
 
 _CLIENT_CONFIGS: dict[str, Config] = {
-    # Model calls can legitimately run for minutes; retries stay low so a throttle
-    # reaches the caller as 429 quickly instead of being hidden behind backoff.
+    # Model calls can legitimately run for minutes. No retries here: the caller's SDK
+    # already retries 429 and 5xx with backoff (the openai SDK twice by default), and
+    # retrying at both ends multiplies attempts and hides throttling behind our backoff.
     "bedrock-runtime": Config(
         read_timeout=900,
         connect_timeout=5,
-        retries={"mode": "standard", "max_attempts": 2},
+        retries={"mode": "standard", "max_attempts": 1},
         max_pool_connections=64,
         tcp_keepalive=True,
     ),
     "sagemaker-runtime": Config(
         read_timeout=900,
         connect_timeout=5,
-        retries={"mode": "standard", "max_attempts": 2},
+        retries={"mode": "standard", "max_attempts": 1},
         max_pool_connections=64,
         tcp_keepalive=True,
     ),
