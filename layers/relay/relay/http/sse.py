@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from relay.errors import RelayError
 from relay.http.envelope import openai_error_body
@@ -39,19 +40,41 @@ def sse_event(data: Any) -> bytes:
 
 
 async def _frames(first: list[Any], rest: AsyncIterator[Any]) -> AsyncIterator[bytes]:
-    for item in first:
-        yield sse_event(item)
     try:
-        async for item in rest:
+        for item in first:
             yield sse_event(item)
-    except RelayError as exc:
-        yield sse_event(openai_error_body(exc))
-    except Exception:
-        logger.exception("stream failed after its first byte")
-        yield sse_event(openai_error_body(RelayError("The stream failed; see the request id")))
-    yield DONE
+        try:
+            async for item in rest:
+                yield sse_event(item)
+        except RelayError as exc:
+            yield sse_event(openai_error_body(exc))
+        except Exception:
+            logger.exception("stream failed after its first byte")
+            yield sse_event(openai_error_body(RelayError("The stream failed; see the request id")))
+        yield DONE
+    finally:
+        aclose = getattr(rest, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class _EventStreamResponse(StreamingResponse):
+    """Closes its body when the client goes away.
+
+    Starlette stops iterating a streaming body when the client disconnects but leaves the
+    generator to the garbage collector, so the upstream model stream would run on (and be
+    billed) until some later collection. Closing it here closes upstream at once.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def sse_response(first: list[Any], rest: AsyncIterator[Any]) -> StreamingResponse:
     """A streaming response whose first events are already known to have succeeded."""
-    return StreamingResponse(_frames(first, rest), media_type="text/event-stream", headers=SSE_HEADERS)
+    return _EventStreamResponse(_frames(first, rest), media_type="text/event-stream", headers=SSE_HEADERS)

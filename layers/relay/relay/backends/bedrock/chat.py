@@ -144,6 +144,8 @@ class BedrockChatBackend:
                     stream.close()
                     return
                 for event in stream:
+                    if closed.is_set():  # the consumer left: stop reading now
+                        break
                     put(event)
             except BaseException as exc:  # handed to the consumer, which maps or drops it
                 if not closed.is_set():
@@ -168,5 +170,7 @@ class BedrockChatBackend:
             closed.set()
             stream = holder.get("stream")
             if stream is not None:
-                # Runs on a worker: closing the socket can block briefly.
-                await asyncio.get_running_loop().run_in_executor(_PUMPS, stream.close)
+                # Inline, not on the pump pool: that pool's workers may all be busy reading
+                # other streams, and a queued close would leave this upstream running.
+                # Closing the socket is a syscall, not a wait.
+                stream.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
@@ -50,16 +50,22 @@ class SageMakerChatBackend:
         parts = await run_in_threadpool(self._runtime.invoke_stream, found, json.dumps(body).encode())
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         state = ChunkState(model=request.model, include_usage=include_usage)
-        async for payload in iterate_in_threadpool(_payloads(parts)):
-            try:
-                chunks = event_to_chunks(payload, state)
-            except ValueError as exc:
-                raise UpstreamError(f"The model {found.id} streamed an unexpected event: {exc}") from exc
-            for chunk in chunks:
-                yield chunk
+        payloads = _payloads(parts)
+        try:
+            async for payload in iterate_in_threadpool(payloads):
+                try:
+                    chunks = event_to_chunks(payload, state)
+                except ValueError as exc:
+                    raise UpstreamError(f"The model {found.id} streamed an unexpected event: {exc}") from exc
+                for chunk in chunks:
+                    yield chunk
+        finally:
+            # iterate_in_threadpool never closes what it iterates: without this a client that
+            # leaves would keep the endpoint's stream open until garbage collection.
+            payloads.close()
 
 
-def _payloads(parts: Iterator[bytes]) -> Iterator[str]:
+def _payloads(parts: Iterator[bytes]) -> Generator[str, None, None]:
     """Complete SSE payloads from PayloadPart bytes, up to `[DONE]`."""
     decoder = StreamDecoder()
     try:
