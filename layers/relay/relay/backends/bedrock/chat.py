@@ -9,6 +9,7 @@ went away) closes botocore's EventStream, which drops the upstream connection.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -16,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from starlette.concurrency import run_in_threadpool
 
 from relay.backends.bedrock.errors import map_bedrock_error
 from relay.capabilities.families import Family, family_of
@@ -30,6 +30,9 @@ from relay.translate.bedrock.stream import StreamState, converse_event_to_chunks
 from relay.translate.chunks import completion_as_chunks, merge_completions, merge_streams, sum_usage
 
 _PUMPS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="converse-stream")
+# Blocking Converse calls. A plain executor hop costs about half of anyio's
+# run_sync (capacity limiter, cancel scopes): ~70 µs less on every request.
+_CALLS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="converse")
 _END = object()
 
 
@@ -75,16 +78,21 @@ class BedrockChatBackend:
         except (ClientError, BotoCoreError) as exc:
             raise map_bedrock_error(exc, kwargs["modelId"]) from exc
 
+    def _call(self, kwargs: dict[str, Any]) -> asyncio.Future[dict[str, Any]]:
+        # The context travels along so log lines from the call keep the request id.
+        context = contextvars.copy_context()
+        return asyncio.get_running_loop().run_in_executor(_CALLS, context.run, self._converse, kwargs)
+
     async def complete(self, request: ChatCompletionRequest, target: ChatTarget) -> ChatCompletion:
         family, kwargs = await self._prepare(request, target)
         options = response_options(request, family)
         chat_id = new_id()
         n = request.n or 1
         if n == 1:
-            raw = await run_in_threadpool(self._converse, kwargs)
+            raw = await self._call(kwargs)
             return from_converse(raw, options, id=chat_id)
         # Bedrock has no `n`: one call per choice, in parallel.
-        raws = await asyncio.gather(*(run_in_threadpool(self._converse, kwargs) for _ in range(n)))
+        raws = await asyncio.gather(*(self._call(kwargs) for _ in range(n)))
         return merge_completions(
             [from_converse(raw, options, id=chat_id, index=i) for i, raw in enumerate(raws)]
         )
