@@ -25,6 +25,8 @@ ENV_STATE_MACHINE_ARN = "RELAY_STATE_MACHINE_ARN"
 ENV_TRAINING_POLL_SECONDS = "RELAY_TRAINING_POLL_SECONDS"
 ENV_TRAINING_SPOT = "RELAY_TRAINING_SPOT"
 ENV_TRAINING_MAX_RUNTIME = "RELAY_TRAINING_MAX_RUNTIME_SECONDS"
+ENV_DATASET_SYNC_VERIFY_MAX_BYTES = "RELAY_DATASET_SYNC_VERIFY_MAX_BYTES"
+ENV_WORKER_FUNCTION_NAME = "RELAY_WORKER_FUNCTION_NAME"
 
 # A Lambda synchronous invocation carries at most 6 MB of request payload (API Gateway's
 # own limit is 10 MB); the JSON event wraps the body, so stop a little below that.
@@ -52,6 +54,10 @@ DATASET_MULTIPART_BODY_MAX_BYTES = (LAMBDA_INVOKE_PAYLOAD_BYTES - LAMBDA_EVENT_E
 DATASET_INLINE_MAX_BYTES = DATASET_MULTIPART_BODY_MAX_BYTES - MULTIPART_FRAMING_BYTES
 # A presigned S3 POST uploads one object in one request, which S3 caps at 5 GiB.
 DATASET_PRESIGNED_MAX_BYTES = 5 * 1024**3
+# `complete` verifies a presigned upload inside the request only up to this declared size:
+# hashing and validating run at about 110 MB/s, and API Gateway gives the request 29 s, so
+# 256 MiB (about 2.5 s) leaves ample room. Larger files go to the pipeline worker (202).
+DATASET_SYNC_VERIFY_MAX_BYTES = 256 * 1024**2
 DEFAULT_UPLOAD_URL_TTL = 3600.0
 DEFAULT_DOWNLOAD_URL_TTL = 300.0
 # Training pipeline: how often the poll loop reads the SageMaker job, and its time limit
@@ -113,6 +119,7 @@ class Settings:
     dataset_inline_max_bytes: int = DATASET_INLINE_MAX_BYTES
     dataset_multipart_body_max_bytes: int = DATASET_MULTIPART_BODY_MAX_BYTES
     dataset_presigned_max_bytes: int = DATASET_PRESIGNED_MAX_BYTES
+    dataset_sync_verify_max_bytes: int = DATASET_SYNC_VERIFY_MAX_BYTES
     upload_url_ttl: float = DEFAULT_UPLOAD_URL_TTL
     download_url_ttl: float = DEFAULT_DOWNLOAD_URL_TTL
     # Empty only in functions that never start training jobs; the training service refuses to
@@ -121,6 +128,9 @@ class Settings:
     training_poll_seconds: float = DEFAULT_TRAINING_POLL_SECONDS
     training_spot: bool = False
     training_max_runtime: int = DEFAULT_TRAINING_MAX_RUNTIME
+    # The pipeline worker Lambda that verifies large dataset uploads. Empty only in functions
+    # that never hand one off; the dataset service then refuses rather than verify inline.
+    worker_function_name: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -141,12 +151,16 @@ class Settings:
             embedding_concurrency=max(
                 1, int(_number(ENV_EMBEDDING_CONCURRENCY, DEFAULT_EMBEDDING_CONCURRENCY))
             ),
+            dataset_sync_verify_max_bytes=int(
+                _number(ENV_DATASET_SYNC_VERIFY_MAX_BYTES, DATASET_SYNC_VERIFY_MAX_BYTES)
+            ),
             upload_url_ttl=_number(ENV_UPLOAD_URL_TTL, DEFAULT_UPLOAD_URL_TTL),
             download_url_ttl=_number(ENV_DOWNLOAD_URL_TTL, DEFAULT_DOWNLOAD_URL_TTL),
             state_machine_arn=os.environ.get(ENV_STATE_MACHINE_ARN, "").strip(),
             training_poll_seconds=max(1.0, _number(ENV_TRAINING_POLL_SECONDS, DEFAULT_TRAINING_POLL_SECONDS)),
             training_spot=_flag(ENV_TRAINING_SPOT, False),
             training_max_runtime=int(_number(ENV_TRAINING_MAX_RUNTIME, DEFAULT_TRAINING_MAX_RUNTIME)),
+            worker_function_name=os.environ.get(ENV_WORKER_FUNCTION_NAME, "").strip(),
         )
 
 

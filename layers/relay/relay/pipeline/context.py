@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relay.services.training.repository import DynamoDBTrainingJobRepository
 from relay.services.training.service import training_prefix
 from relay.services.training.validation import DatasetLookup
 from relay.settings import Settings
+
+if TYPE_CHECKING:
+    from relay.services.control.datasets import DatasetService
 
 # SageMaker writes each training job's container output to this log group, one stream per
 # instance named `<job name>/algo-<n>-<epoch>`.
@@ -62,6 +65,8 @@ class Pipeline:
     settings: Settings
     region: str
     clock: Callable[[], float] = field(default=time.time)
+    # Verifies large presigned dataset uploads that the control plane hands off (`verify_dataset`).
+    dataset_service: DatasetService | None = None
 
     def now(self) -> int:
         return int(self.clock())

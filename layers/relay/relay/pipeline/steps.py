@@ -1,4 +1,8 @@
-"""The pipeline worker's dispatch table: `{"step": name, "project_id", "job_id", ...}` -> result."""
+"""The pipeline worker's dispatch table: `{"step": name, "project_id", "job_id", ...}` -> result.
+
+Training steps are Step Functions tasks; `verify_dataset` (`{"step", "project_id", "dataset_id"}`)
+arrives as an asynchronous invocation from the control plane.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from relay.errors import ConflictError, NotFoundError
 from relay.observability import logger
 from relay.pipeline import monitor, prepare, testing
 from relay.pipeline.context import Pipeline, PipelineStepError
+from relay.services.control.datasets import VERIFY_DATASET_STEP
 from relay.services.training import status as st
 
 Step = Callable[[Pipeline, dict[str, Any]], dict[str, Any]]
@@ -58,8 +63,22 @@ def finish(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     return {"status": recorded, "reason": reason}
 
 
+def verify_dataset(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
+    """A large presigned upload handed off by `complete`: verify it, record uploaded or invalid."""
+    if pipeline.dataset_service is None:
+        raise PipelineStepError("this worker has no dataset service to verify uploads with")
+    project_id, dataset_id = str(event["project_id"]), str(event["dataset_id"])
+    dataset = pipeline.dataset_service.verify_handed_off(project_id, dataset_id)
+    state = dataset.state if dataset is not None else "deleted"
+    logger.info(
+        "dataset verified", extra={"project_id": project_id, "dataset_id": dataset_id, "state": state}
+    )
+    return {"project_id": project_id, "dataset_id": dataset_id, "state": state}
+
+
 def steps(parse_metric_line: monitor.MetricParser) -> dict[str, Step]:
     return {
+        VERIFY_DATASET_STEP: verify_dataset,
         "validate": prepare.validate,
         "prepare": prepare.prepare,
         "poll": partial(monitor.poll, parse=parse_metric_line),

@@ -39,6 +39,20 @@ class ProjectDetail(BaseModel):
     updated_at: int
 
 
+class DatasetLineError(BaseModel):
+    line: int
+    message: str
+
+
+class DatasetRejection(BaseModel):
+    """Why the worker refused a large upload (the 400 a small one gets from `complete`)."""
+
+    code: str = Field(description="checksum_mismatch, invalid_dataset or upload_incomplete")
+    message: str
+    problem_lines: int = Field(0, description="How many lines have problems; `lines` lists the first 20")
+    lines: list[DatasetLineError] = []
+
+
 class DatasetDetail(BaseModel):
     id: str
     name: str
@@ -53,6 +67,14 @@ class DatasetDetail(BaseModel):
     sha256: str
     format: str | None = None
     num_rows: int | None = None
+    status: Literal["pending", "verifying", "uploaded", "invalid", "deleting"] = Field(
+        description=(
+            "pending: waiting for the presigned upload and `complete`; verifying: `complete` answered "
+            "202 and the worker is checking the file; uploaded; invalid: refused, see `error` (the "
+            "record is removed a day later); deleting"
+        )
+    )
+    error: DatasetRejection | None = None
 
 
 class CreateUploadRequest(BaseModel):

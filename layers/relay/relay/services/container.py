@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from relay.backends.s3 import ObjectStore
     from relay.backends.sagemaker.chat import SageMakerChatBackend
     from relay.backends.sagemaker.runtime import SageMakerRuntime
+    from relay.backends.worker import Worker
     from relay.services.auth import Authenticator
     from relay.services.chat import ChatBackend, ChatService
     from relay.services.classification import ClassificationService, InvocationService
@@ -136,10 +137,20 @@ class Services:
         return ProjectService(self.project_repository, self.object_store)
 
     @cached_property
+    def worker(self) -> Worker | None:
+        """The pipeline worker Lambda, where this function is told its name."""
+        from relay.backends.worker import LambdaWorker
+
+        name = self.settings.worker_function_name
+        return LambdaWorker(lambda: aws.client("lambda"), name) if name else None
+
+    @cached_property
     def datasets(self) -> DatasetService:
         from relay.services.control.datasets import DatasetService
 
-        return DatasetService(self.projects, self.dataset_repository, self.object_store, self.settings)
+        return DatasetService(
+            self.projects, self.dataset_repository, self.object_store, self.settings, worker=self.worker
+        )
 
     # --- chat completions ---
 

@@ -5,7 +5,9 @@ Presigned flow (the spec is silent; Relay's design):
    pending dataset and an S3 POST (`upload.url`, `upload.fields`) pinned to that size and SHA-256.
 2. The client POSTs the form fields, then the file as the last part named `file`, to S3.
 3. `POST .../datasets/{dataset_id}/complete` -> verifies and validates the object, 200 with
-   the dataset, now `is_uploaded: true`.
+   the dataset, now `is_uploaded: true`. A file declared larger than
+   RELAY_DATASET_SYNC_VERIFY_MAX_BYTES is verified by the pipeline worker instead: 202 with
+   the dataset in `status: "verifying"`; GET it until `is_uploaded` or `status: "invalid"`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from relay.http.security import require_key, services_of
 from relay.protocol.control import (
     CreateUploadRequest,
     DatasetDetail,
+    DatasetRejection,
     DatasetSummary,
     PresignedUpload,
     UploadResponse,
@@ -52,6 +55,8 @@ def dataset_detail(dataset: Dataset, download_url: str | None = None) -> Dataset
         sha256=dataset.sha256,
         format=dataset.format,
         num_rows=dataset.num_rows,
+        status=dataset.state,  # type: ignore[arg-type]
+        error=DatasetRejection.model_validate(dataset.error) if dataset.error else None,
     )
 
 
@@ -130,11 +135,18 @@ async def start_upload(
 
 
 @router.post(
-    f"{_BASE}/{{dataset_id}}/complete", response_model=DatasetDetail, response_model_exclude_none=True
+    f"{_BASE}/{{dataset_id}}/complete",
+    response_model=DatasetDetail,
+    response_model_exclude_none=True,
+    responses={202: {"model": DatasetDetail, "description": "Handed to the worker: poll GET"}},
 )
-async def complete_upload(project_id: str, dataset_id: str, request: Request) -> DatasetDetail:
+async def complete_upload(
+    project_id: str, dataset_id: str, request: Request, response: Response
+) -> DatasetDetail:
     service = services_of(request).datasets
     dataset = await run_in_threadpool(service.complete_upload, project_id, dataset_id)
+    if dataset.state == "verifying":
+        response.status_code = 202
     return dataset_detail(dataset, await run_in_threadpool(service.download_url, dataset))
 
 

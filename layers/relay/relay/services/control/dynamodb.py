@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.dynamodb import cancellation_reasons, from_item, query_all, raise_mapped, to_item
+from relay.errors import ConflictError
 from relay.services.control.layout import (
     DATASET_SK_PREFIX,
     DEPLOYMENT_SK_PREFIX,
@@ -22,7 +23,7 @@ from relay.services.control.layout import (
     dataset_sk,
     project_pk,
 )
-from relay.services.control.repository import dataset_not_found, project_not_found
+from relay.services.control.repository import VERIFIABLE, dataset_not_found, project_not_found
 
 _DATASET_FIELDS = {f.name for f in fields(Dataset)}
 _PROJECT_FIELDS = {f.name for f in fields(Project)}
@@ -226,6 +227,8 @@ class DynamoDBDatasetRepository(_Table):
         return sorted(datasets, key=lambda d: (d.created_at, d.id))
 
     def mark_uploaded(self, dataset: Dataset, now: int) -> Dataset:
+        if dataset.state not in VERIFIABLE:
+            raise ConflictError(f"Dataset {dataset.id} is no longer waiting for its upload")
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -234,12 +237,12 @@ class DynamoDBDatasetRepository(_Table):
                     "SET #state = :uploaded, sha256 = :sha, #size = :size, #format = :format, "
                     "num_rows = :rows, uploaded_at = :now, updated_at = :now REMOVE expires_at"
                 ),
-                ConditionExpression="#state = :pending",
+                ConditionExpression="#state = :expected",
                 ExpressionAttributeNames={**_NAMES, "#format": "format", "#size": "size"},
                 ExpressionAttributeValues=to_item(
                     {
                         ":uploaded": "uploaded",
-                        ":pending": "pending",
+                        ":expected": dataset.state,
                         ":sha": dataset.sha256,
                         ":size": dataset.size,
                         ":format": dataset.format or "",
@@ -250,10 +253,58 @@ class DynamoDBDatasetRepository(_Table):
             )
         except (ClientError, BotoCoreError) as exc:
             raise_mapped(exc, conflict=f"Dataset {dataset.id} is no longer waiting for its upload")
-        done = self.get(dataset.project_id, dataset.id)
-        if done is None:
-            raise dataset_not_found(dataset.id)
-        return done
+        return self._reread(dataset.project_id, dataset.id)
+
+    def _reread(self, project_id: str, dataset_id: str) -> Dataset:
+        found = self.get(project_id, dataset_id)
+        if found is None:
+            raise dataset_not_found(dataset_id)
+        return found
+
+    def begin_verify(self, project_id: str, dataset_id: str, now: int) -> Dataset:
+        self._set_state(
+            project_pk(project_id),
+            dataset_sk(dataset_id),
+            "verifying",
+            ("pending",),
+            now,
+            conflict=f"Dataset {dataset_id} is no longer waiting for its upload",
+        )
+        return self._reread(project_id, dataset_id)
+
+    def abort_verify(self, project_id: str, dataset_id: str, now: int) -> None:
+        self._set_state(
+            project_pk(project_id),
+            dataset_sk(dataset_id),
+            "pending",
+            ("verifying",),
+            now,
+            conflict=f"Dataset {dataset_id} is no longer being verified",
+        )
+
+    def mark_invalid(self, dataset: Dataset, error: dict[str, Any], now: int, expires_at: int) -> Dataset:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(project_pk(dataset.project_id), dataset_sk(dataset.id)),
+                UpdateExpression=(
+                    "SET #state = :invalid, #error = :error, updated_at = :now, expires_at = :expires"
+                ),
+                ConditionExpression="#state = :verifying",
+                ExpressionAttributeNames={**_NAMES, "#error": "error"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":invalid": "invalid",
+                        ":verifying": "verifying",
+                        ":error": error,
+                        ":now": now,
+                        ":expires": expires_at,
+                    }
+                ),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise_mapped(exc, conflict=f"Dataset {dataset.id} is no longer being verified")
+        return self._reread(dataset.project_id, dataset.id)
 
     def begin_delete(self, project_id: str, dataset_id: str, now: int) -> Dataset:
         current = self.get(project_id, dataset_id)

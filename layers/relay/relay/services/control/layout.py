@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 PROJECT_PREFIX = "ms-"
 DATASET_PREFIX = "ds-"
@@ -72,6 +73,11 @@ TRAINING_JOB_SUMMARY_FIELDS = (
     "updated_at",
 )
 DEPLOYMENT_SUMMARY_FIELDS = ("id", "name", "status", "created_at")
+
+# A dataset's life: `pending` (presigned URL issued) -> `uploaded`, directly when `complete`
+# verifies it in the request, or through `verifying` (handed to the pipeline worker) -> `uploaded`
+# or `invalid` (object removed, record kept a day to say why). Any of them -> `deleting` -> gone.
+DATASET_STATES = ("pending", "verifying", "uploaded", "invalid", "deleting")
 
 _ID_BODY = re.compile(r"^[a-z0-9]{16}$")
 
@@ -121,13 +127,16 @@ class Dataset:
     created_at: int
     updated_at: int
     upload_by: str
-    state: str = "pending"  # pending | uploaded | deleting
+    state: str = "pending"  # see DATASET_STATES
     sha256: str = ""  # hex; declared by the client until verified
     size: int = 0
     format: str | None = None
     num_rows: int | None = None
     uploaded_at: int | None = None
-    expires_at: int | None = None  # pending records only: DynamoDB TTL removes abandoned ones
+    # Pending, verifying and invalid records: DynamoDB's TTL removes abandoned or refused ones.
+    expires_at: int | None = None
+    # Invalid records: why the worker refused the object, as DatasetRejection (protocol) spells it.
+    error: dict[str, Any] | None = None
 
     @property
     def is_uploaded(self) -> bool:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import builtins
 import threading
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from relay.errors import ConflictError, NotFoundError
 from relay.services.control.layout import Dataset, Project, ProjectContents
+
+# The states a verified upload may be recorded from: `complete` in the request, or the worker.
+VERIFIABLE = ("pending", "verifying")
 
 
 def project_not_found(project_id: str) -> NotFoundError:
@@ -42,7 +45,23 @@ class DatasetRepository(Protocol):
     def get(self, project_id: str, dataset_id: str) -> Dataset | None: ...
     def list(self, project_id: str) -> list[Dataset]: ...
     def mark_uploaded(self, dataset: Dataset, now: int) -> Dataset:
-        """Record the verified upload (`dataset` carries sha256, size, format, rows) if still pending."""
+        """Record the verified upload (`dataset` carries sha256, size, format, rows).
+
+        Only if the record is still in the state `dataset` was read in (`pending`, or `verifying`
+        when the worker verified it); ConflictError otherwise.
+        """
+        ...
+
+    def begin_verify(self, project_id: str, dataset_id: str, now: int) -> Dataset:
+        """Move a pending dataset to `verifying` (ConflictError if it is not pending)."""
+        ...
+
+    def abort_verify(self, project_id: str, dataset_id: str, now: int) -> None:
+        """Undo begin_verify when the hand-off to the worker failed (ConflictError if not verifying)."""
+        ...
+
+    def mark_invalid(self, dataset: Dataset, error: dict[str, Any], now: int, expires_at: int) -> Dataset:
+        """Record why a verifying dataset was refused, and when TTL removes it (ConflictError if not verifying)."""
         ...
 
     def begin_delete(self, project_id: str, dataset_id: str, now: int) -> Dataset:
@@ -141,11 +160,37 @@ class InMemoryDatasetRepository:
     def mark_uploaded(self, dataset: Dataset, now: int) -> Dataset:
         with self._p.lock:
             current = self._p.datasets.get((dataset.project_id, dataset.id))
-            if current is None or current.state != "pending":
+            if dataset.state not in VERIFIABLE or current is None or current.state != dataset.state:
                 raise ConflictError(f"Dataset {dataset.id} is no longer waiting for its upload")
             done = replace(dataset, state="uploaded", uploaded_at=now, updated_at=now, expires_at=None)
             self._p.datasets[(dataset.project_id, dataset.id)] = done
             return done
+
+    def _move(self, project_id: str, dataset_id: str, expected: str, **changes: Any) -> Dataset:
+        with self._p.lock:
+            current = self._p.datasets.get((project_id, dataset_id))
+            if current is None or current.state != expected:
+                raise ConflictError(f"Dataset {dataset_id} is no longer {expected}")
+            moved = replace(current, **changes)
+            self._p.datasets[(project_id, dataset_id)] = moved
+            return moved
+
+    def begin_verify(self, project_id: str, dataset_id: str, now: int) -> Dataset:
+        return self._move(project_id, dataset_id, "pending", state="verifying", updated_at=now)
+
+    def abort_verify(self, project_id: str, dataset_id: str, now: int) -> None:
+        self._move(project_id, dataset_id, "verifying", state="pending", updated_at=now)
+
+    def mark_invalid(self, dataset: Dataset, error: dict[str, Any], now: int, expires_at: int) -> Dataset:
+        return self._move(
+            dataset.project_id,
+            dataset.id,
+            "verifying",
+            state="invalid",
+            error=error,
+            updated_at=now,
+            expires_at=expires_at,
+        )
 
     def begin_delete(self, project_id: str, dataset_id: str, now: int) -> Dataset:
         with self._p.lock:
