@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.functions import LocalFunction
 from local.statemachines import create_state_machines, name_functions_and_roles
-from local.stepfunctions import LocalFunction
 from local.template import load_template, resources_of_type
 
 REPO = Path(__file__).resolve().parent.parent

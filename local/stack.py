@@ -22,6 +22,7 @@ from local.emulators import (
     bedrock_agent_runtime,
     bedrock_invoke,
     bedrock_runtime,
+    lambda_invoke,
     sagemaker_runtime,
     sagemaker_training,
 )
@@ -30,12 +31,15 @@ from local.resources import LocalResources, create_resources
 
 REGION = "us-east-1"
 # Services moto serves (AWS_ENDPOINT_URL) and those the emulators serve.
-EMULATED_SERVICES = ("BEDROCK", "BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "SAGEMAKER_RUNTIME")
+EMULATED_SERVICES = ("BEDROCK", "BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "SAGEMAKER_RUNTIME", "LAMBDA")
 # Later issues register their emulators here: each takes the shared router.
 EMULATOR_REGISTRARS: list[Callable[[Router], None]] = [bedrock.register, bedrock_runtime.register]
 EMULATOR_REGISTRARS += [sagemaker_runtime.register, bedrock_invoke.register, bedrock_agent_runtime.register]
 # The training API (CreateTrainingJob & co.) runs jobs on CPU; other SageMaker calls go on to moto.
 EMULATOR_REGISTRARS += [sagemaker_training.register]
+# Lambda's Invoke runs template functions in-process (moto's Lambda needs Docker): the control
+# plane hands large dataset uploads to the pipeline worker this way.
+EMULATOR_REGISTRARS += [lambda_invoke.register]
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,8 +1,9 @@
 """Functions, roles and Step Functions state machines of template.yaml, on the local stack.
 
-Functions are not deployed anywhere: each gets an ARN, and `local.stepfunctions` runs its handler
-in-process when a state machine invokes it. State machines are created on moto from their
-DefinitionUri file with DefinitionSubstitutions applied, exactly as CloudFormation does.
+Functions are not deployed anywhere: each gets an ARN, and `local.functions` runs its handler
+in-process when a state machine or the Lambda Invoke API calls it. State machines are created
+on moto from their DefinitionUri file with DefinitionSubstitutions applied, exactly as
+CloudFormation does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from local.stepfunctions import LocalFunction
+from local.functions import LocalFunction
 from local.template import resources_of_type
 
 ACCOUNT = "123456789012"

@@ -121,7 +121,7 @@ def test_a_gpu_base_model_fails_fast_locally_with_the_reason(
 @pytest.fixture()
 def short_runtime() -> Iterator[None]:
     """MaxRuntimeInSeconds of 2 s for jobs started meanwhile (the worker reads it from its settings)."""
-    from local.stepfunctions import module_of
+    from local.functions import module_of
 
     pipeline = module_of("relay-local-pipelinefunction")._pipeline
     original = pipeline.settings
