@@ -114,3 +114,46 @@ def test_dynamodb_errors_map_to_domain_errors() -> None:
         raise_mapped(error("ProvisionedThroughputExceededException"))
     with pytest.raises(ClientError):
         raise_mapped(error("AccessDeniedException"))
+
+
+def test_a_handed_off_upload_is_settled_once(repos: Any) -> None:
+    projects, datasets = repos
+    project = make_project()
+    projects.create(project)
+    dataset = make_dataset(project.id)
+    datasets.add(dataset)
+    with pytest.raises(ConflictError):  # only a verifying dataset can be refused
+        datasets.mark_invalid(dataset, {"code": "invalid_dataset"}, 20, 99)
+    verifying = datasets.begin_verify(project.id, dataset.id, 20)
+    assert verifying.state == "verifying" and verifying.expires_at == 99  # abandoned, TTL still applies
+    with pytest.raises(ConflictError):  # no second hand-off
+        datasets.begin_verify(project.id, dataset.id, 21)
+    with pytest.raises(ConflictError):  # a completion that read it pending lost the race
+        datasets.mark_uploaded(dataset, 21)
+    datasets.abort_verify(project.id, dataset.id, 22)
+    assert datasets.get(project.id, dataset.id).state == "pending"
+
+    datasets.begin_verify(project.id, dataset.id, 23)
+    error = {
+        "code": "invalid_dataset",
+        "message": "The dataset is not valid",
+        "problem_lines": 21,
+        "lines": [{"line": n, "message": "not valid JSON"} for n in range(1, 21)],
+    }
+    invalid = datasets.mark_invalid(verifying, error, 24, 24 + 86400)
+    assert invalid.state == "invalid" and invalid.error == error and invalid.expires_at == 24 + 86400
+    assert not invalid.is_uploaded and datasets.get(project.id, dataset.id) == invalid
+    with pytest.raises(ConflictError):
+        datasets.mark_uploaded(verifying, 25)
+    before = datasets.begin_delete(project.id, dataset.id, 26)  # an invalid dataset can be deleted
+    assert before.state == "invalid"
+    datasets.remove(project.id, dataset.id)
+    with pytest.raises(ConflictError):  # the worker finishing after a delete recreates nothing
+        datasets.mark_invalid(verifying, error, 27, 99)
+    assert datasets.get(project.id, dataset.id) is None
+
+    other = make_dataset(project.id)
+    datasets.add(other)
+    handed = datasets.begin_verify(project.id, other.id, 30)
+    done = datasets.mark_uploaded(replace(handed, format="chat", num_rows=2), 31)
+    assert done.is_uploaded and done.state == "uploaded" and done.expires_at is None
