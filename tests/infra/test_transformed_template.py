@@ -281,6 +281,29 @@ def test_control_plane_manages_but_does_not_infer(transformed: dict[str, Any]) -
     assert not {a for a in actions if a.startswith(("bedrock:Invoke", "sagemaker:Invoke"))}
 
 
+def test_control_plane_invokes_only_the_pipeline_worker(transformed: dict[str, Any]) -> None:
+    """Large dataset uploads are handed to the worker; no other function is reachable."""
+    statements = [
+        s
+        for s in _allows(_role_of(transformed, "ControlPlaneFunction")[1])
+        if any(a.startswith("lambda:") for a in as_list(s["Action"]))
+    ]
+    assert [as_list(s["Action"]) for s in statements] == [["lambda:InvokeFunction"]]
+    assert as_list(statements[0]["Resource"]) == [{"Fn::GetAtt": ["PipelineFunction", "Arn"]}]
+    env = transformed["Resources"]["ControlPlaneFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["RELAY_WORKER_FUNCTION_NAME"] == {"Ref": "PipelineFunction"}
+
+
+def test_pipeline_worker_removes_only_refused_dataset_objects(transformed: dict[str, Any]) -> None:
+    role = _role_of(transformed, "PipelineFunction")[1]
+    for statement in _allows(role):
+        if {"s3:DeleteObject", "s3:DeleteObjectVersion"} & set(as_list(statement["Action"])):
+            assert as_list(statement["Resource"]) == [{"Fn::Sub": "${Bucket.Arn}/projects/*/datasets/*"}]
+    assert {"s3:GetObject", "s3:ListBucketVersions", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= _actions(
+        role
+    )
+
+
 def test_bedrock_invoke_is_limited_to_model_arns(transformed: dict[str, Any]) -> None:
     role = transformed["Resources"]["DataPlaneRole"]
     for statement in _allows(role):
