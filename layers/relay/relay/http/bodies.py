@@ -33,6 +33,8 @@ async def json_body(request: Request, model: type[ModelT], *, required: bool) ->
         payload = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequestError(f"Malformed JSON body: {exc}") from None
+    except RecursionError:
+        raise BadRequestError("The JSON body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise BadRequestError("The JSON body must be an object")
     try:

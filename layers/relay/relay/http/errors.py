@@ -16,7 +16,13 @@ from relay.errors import (
 from relay.http.envelope import error_response
 from relay.observability import logger
 
-_STATUS_ERRORS: dict[int, type[RelayError]] = {404: NotFoundError, 413: PayloadTooLargeError}
+# FastAPI raises a plain 400 HTTPException for bodies it cannot parse at all (not UTF-8,
+# nested past the recursion limit): still the client's error, in its proper type.
+_STATUS_ERRORS: dict[int, type[RelayError]] = {
+    400: BadRequestError,
+    404: NotFoundError,
+    413: PayloadTooLargeError,
+}
 
 
 def _param(loc: tuple[object, ...] | list[object]) -> str | None:

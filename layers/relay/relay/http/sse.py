@@ -28,14 +28,27 @@ SSE_HEADERS = {
 }
 
 
+def model_json(model: Any) -> bytes:
+    """A pydantic model as compact JSON. Text with lone surrogates (a JSON `\\ud800` in the
+    request, echoed by a model) cannot be UTF-8: pydantic refuses it, so such text is
+    written with ASCII escapes instead of failing the response."""
+    try:
+        return bytes(model.model_dump_json(exclude_none=True).encode())
+    except (ValueError, UnicodeError):
+        return json.dumps(model.model_dump(exclude_none=True), separators=(",", ":")).encode()
+
+
 def sse_event(data: Any) -> bytes:
     """One `data:` frame; `data` is a dict, a pydantic model, or pre-serialised JSON bytes."""
     if isinstance(data, bytes):
         payload = data
     elif hasattr(data, "model_dump_json"):
-        payload = data.model_dump_json(exclude_none=True).encode()
+        payload = model_json(data)
     else:
-        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            payload = json.dumps(data, separators=(",", ":")).encode()
     return b"data: " + payload + b"\n\n"
 
 

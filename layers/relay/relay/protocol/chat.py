@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from relay.errors import BadRequestError
+
 # --- content parts -------------------------------------------------------------------
 
 
@@ -267,10 +269,14 @@ class ChatCompletionRequest(BaseModel):
 
     @model_validator(mode="after")
     def _cross_field(self) -> ChatCompletionRequest:
+        # A RelayError passes through pydantic untouched, so the 400 can name its param
+        # (a ValueError here would carry no field location).
         if self.tools and self.functions:
-            raise ValueError("use either tools or functions, not both")
+            raise BadRequestError("Use either tools or functions, not both", param="functions")
         if self.stream_options is not None and not self.stream:
-            raise ValueError("stream_options is only allowed when stream is true")
+            raise BadRequestError(
+                "stream_options is only allowed when stream is true", param="stream_options"
+            )
         return self
 
     @property

@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 from starlette.concurrency import run_in_threadpool
 
 from relay.backends.bedrock.catalog import BedrockCatalog
-from relay.errors import BadRequestError, ModelNotFoundError
+from relay.errors import BadRequestError, ModelNotFoundError, PermissionDeniedError
 from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from relay.services.models import ModelDirectory
 
@@ -72,10 +72,20 @@ class ChatService:
         self._directory = directory
         self._backends = backends
 
+    def _arn_target(self, model_id: str) -> ChatTarget:
+        # The deployment's model allow-list covers ARNs too: the resource id after the last
+        # "/" (a model or profile id) or the whole ARN must match a pattern.
+        resource = model_id.rsplit("/", 1)[-1]
+        if not (self._catalog.is_allowed(resource) or self._catalog.is_allowed(model_id)):
+            raise PermissionDeniedError(
+                f"The model '{model_id}' is not allowed on this deployment", param="model"
+            )
+        return ChatTarget(model_id, "bedrock")
+
     def resolve(self, model_id: str) -> ChatTarget:
         """Blocking (may list models); call off the event loop."""
         if is_bedrock_arn(model_id):
-            return ChatTarget(model_id, "bedrock")
+            return self._arn_target(model_id)
         found = self._catalog.get(model_id)
         if found is not None:
             if found.type not in _CHAT_TYPES:
@@ -93,7 +103,7 @@ class ChatService:
     def resolve_cached(self, model_id: str) -> ChatTarget | None:
         """The target when the catalogue cache answers without IO, else None."""
         if is_bedrock_arn(model_id):
-            return ChatTarget(model_id, "bedrock")
+            return self._arn_target(model_id)
         fresh, found = self._catalog.peek(model_id)
         if fresh and found is not None and found.type in _CHAT_TYPES:
             return ChatTarget(model_id, "bedrock")

@@ -80,10 +80,14 @@ class ImageFetcher:
         return addresses[0]
 
     async def _get(self, url: str, param: str) -> httpx.Response | bytes:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            explicit_port = parts.port  # raises ValueError when out of range or not a number
+        except ValueError as exc:
+            raise BadRequestError(f"The image URL is malformed: {exc}", param=param) from exc
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("Image URLs must be http(s) or data: URLs", param=param)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = explicit_port or (443 if parts.scheme == "https" else 80)
         address = await self._address(parts.hostname, port, param)
         literal = f"[{address}]" if ":" in address else address
         target = parts._replace(netloc=f"{literal}:{port}").geturl()

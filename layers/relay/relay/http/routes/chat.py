@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from relay.http.security import require_key, services_of
-from relay.http.sse import sse_response
+from relay.http.sse import model_json, sse_response
 from relay.observability import logger
 from relay.protocol.chat import ChatCompletionRequest
 
@@ -15,8 +15,7 @@ router = APIRouter(dependencies=[Depends(require_key)])
 
 def json_response(model: object) -> Response:
     # pydantic's own serializer (Rust) is faster than FastAPI's response_model path.
-    body = model.model_dump_json(exclude_none=True)  # type: ignore[attr-defined]
-    return Response(body, media_type="application/json")
+    return Response(model_json(model), media_type="application/json")
 
 
 @router.post("/v1/chat/completions")

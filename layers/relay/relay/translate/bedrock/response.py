@@ -10,7 +10,6 @@ from relay.protocol.chat import (
     ChatCompletion,
     ChatCompletionMessage,
     Choice,
-    CompletionTokensDetails,
     CompletionUsage,
     FinishReason,
     FunctionCall,
@@ -59,14 +58,6 @@ def usage_from(usage: dict[str, Any] | None) -> CompletionUsage | None:
         total_tokens=prompt + completion,
         prompt_tokens_details=details,
     )
-
-
-def add_reasoning_tokens(usage: CompletionUsage | None, reasoning_text: str) -> None:
-    """Bedrock does not report reasoning tokens separately; estimate them as words."""
-    if usage is not None and reasoning_text:
-        usage.completion_tokens_details = CompletionTokensDetails(
-            reasoning_tokens=len(reasoning_text.split())
-        )
 
 
 def message_from(content: list[dict[str, Any]], options: ResponseOptions) -> ChatCompletionMessage:
@@ -120,8 +111,9 @@ def from_converse(
     content = response.get("output", {}).get("message", {}).get("content", [])
     message = message_from(content, options)
     called = bool(message.tool_calls or message.function_call)
+    # Converse reports no separate reasoning-token count (they are inside outputTokens), so
+    # completion_tokens_details is left out rather than filled with an estimate.
     usage = usage_from(response.get("usage"))
-    add_reasoning_tokens(usage, message.reasoning_content or "")
     choice = Choice(
         finish_reason=finish_reason(response.get("stopReason"), options, called_tools=called),
         index=index,

@@ -22,7 +22,7 @@ from relay.protocol.chat import (
     FinishReason,
 )
 from relay.translate.bedrock.chat import ResponseOptions
-from relay.translate.bedrock.response import add_reasoning_tokens, finish_reason, usage_from
+from relay.translate.bedrock.response import finish_reason, usage_from
 
 _SKIP = -1
 _STRUCTURED = -2
@@ -37,7 +37,6 @@ class StreamState:
     created: int = field(default_factory=lambda: int(time.time()))
     tools: dict[int, int] = field(default_factory=dict)  # contentBlockIndex -> tool index or marker
     tool_count: int = 0
-    reasoning_words: int = 0
     finish: FinishReason | None = None
     usage: CompletionUsage | None = None
 
@@ -93,7 +92,6 @@ def _delta(delta: dict[str, Any], block: int, state: StreamState) -> list[ChatCo
     if "reasoningContent" in delta:
         reasoning = delta["reasoningContent"]
         if "text" in reasoning:
-            state.reasoning_words += len(reasoning["text"].split())
             return [_chunk(state, ChoiceDelta(reasoning_content=reasoning["text"]))]
         if "signature" in reasoning:
             return [_chunk(state, ChoiceDelta(reasoning_signature=reasoning["signature"]))]
@@ -120,8 +118,6 @@ def converse_event_to_chunks(event: dict[str, Any], state: StreamState) -> list[
         return [_chunk(state, ChoiceDelta(), state.finish)]
     if "metadata" in event:
         state.usage = usage_from(event["metadata"].get("usage"))
-        if state.usage is not None and state.reasoning_words:
-            add_reasoning_tokens(state.usage, "x " * state.reasoning_words)
         if state.options.include_usage and state.emit_usage and state.usage is not None:
             return [usage_chunk(state, state.usage)]
     return []

@@ -1,0 +1,92 @@
+"""Chat input that once slipped past the rules: allow-list bypass by ARN, odd URLs, bad Unicode."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from relay.http.app import create_local_app
+from relay.services.container import Services
+
+pytestmark = pytest.mark.functional
+
+HAIKU_ARN = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+NOVA_ARN = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"
+
+
+def _chat(model: str, content: Any = "hello") -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": content}]}
+
+
+@pytest.fixture(scope="module")
+def amazon_only(services: Any) -> TestClient:
+    settings = replace(services.settings, allowed_models=("amazon.*",))
+    return TestClient(create_local_app(Services(settings)), raise_server_exceptions=False)
+
+
+def test_allow_list_applies_to_arns(amazon_only: TestClient, auth: dict[str, str]) -> None:
+    refused = amazon_only.post("/v1/chat/completions", json=_chat(HAIKU_ARN), headers=auth)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["param"] == "model"
+    profile = HAIKU_ARN.replace("::foundation-model/", ":123456789012:inference-profile/us.")
+    assert amazon_only.post("/v1/chat/completions", json=_chat(profile), headers=auth).status_code == 403
+    assert amazon_only.post("/v1/chat/completions", json=_chat(NOVA_ARN), headers=auth).status_code == 200
+    bare = amazon_only.post(
+        "/v1/chat/completions", json=_chat("us.anthropic.claude-3-7-sonnet-20250219-v1:0"), headers=auth
+    )
+    assert bare.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.com:99999/x.png", "http://[zz/x.png", "http://exa mple.com/x.png"]
+)
+def test_malformed_image_urls_are_400(client: TestClient, auth: dict[str, str], url: str) -> None:
+    content = [{"type": "text", "text": "what is this"}, {"type": "image_url", "image_url": {"url": url}}]
+    response = client.post("/v1/chat/completions", json=_chat("amazon.nova-lite-v1:0", content), headers=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_lone_surrogate_is_answered_not_500(client: TestClient, auth: dict[str, str]) -> None:
+    body = b'{"model":"amazon.nova-lite-v1:0","messages":[{"role":"user","content":"hi \\ud800"}]}'
+    response = client.post(
+        "/v1/chat/completions", content=body, headers={**auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code in (200, 400), response.text
+    streamed = client.post(
+        "/v1/chat/completions",
+        content=body.replace(b'"messages"', b'"stream":true,"messages"'),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert streamed.status_code in (200, 400)
+    assert "[DONE]" in streamed.text or streamed.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/embeddings", "/v1/projects", "/v1/keys"])
+def test_deeply_nested_json_is_400(client: TestClient, auth: dict[str, str], path: str) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = client.post(path, content=body, headers={**auth, "Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    payload = response.json()
+    if path.startswith("/v1/projects") or path.startswith("/v1/keys"):
+        assert payload["status"] == 400
+    else:
+        assert payload["error"]["type"] == "invalid_request_error"
+
+
+def test_non_utf8_body_is_an_invalid_request(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.post(
+        "/v1/chat/completions", content=b"\xff\xfe{", headers={**auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_stream_options_without_stream_names_the_param(client: TestClient, auth: dict[str, str]) -> None:
+    body = {**_chat("amazon.nova-lite-v1:0"), "stream_options": {"include_usage": True}}
+    response = client.post("/v1/chat/completions", json=body, headers=auth)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "stream_options"
