@@ -255,20 +255,22 @@ def main(argv: list[str] | None = None) -> int:
     step("report and chart")
     data = servers.WORK / "latest-samples.json"
     data.write_text(json.dumps(plot_data(results, samples)))
+    # A quick run is a smoke test: it never replaces the full run that the README links.
+    latest = "latest-quick" if args.quick else "latest"
     charts = []
     if python is not None:
         result = subprocess.run(
             [str(python), str(REPO / "bench" / "plot.py"), str(data), str(RESULTS / f"{stamp}.png")]
         )
         if result.returncode == 0:
-            (RESULTS / "latest.png").write_bytes((RESULTS / f"{stamp}.png").read_bytes())
-            charts = [f"{stamp}.png", "latest.png"]
+            (RESULTS / f"{latest}.png").write_bytes((RESULTS / f"{stamp}.png").read_bytes())
+            charts = [f"{stamp}.png", f"{latest}.png"]
         else:
             notes.append("no chart: plotting failed")
     (RESULTS / f"{stamp}.md").write_text(report.markdown(results, charts[0] if charts else ""))
-    (RESULTS / "latest.md").write_text(report.markdown(results, charts[1] if charts else ""))
-    print((RESULTS / "latest.md").read_text())
-    print(f"written: bench/results/latest.md, bench/results/{stamp}.md" + (", charts" if charts else ""))
+    (RESULTS / f"{latest}.md").write_text(report.markdown(results, charts[1] if charts else ""))
+    print((RESULTS / f"{latest}.md").read_text())
+    print(f"written: bench/results/{latest}.md, bench/results/{stamp}.md" + (", charts" if charts else ""))
     return 0
 
 
