@@ -90,3 +90,27 @@ def test_stream_options_without_stream_names_the_param(client: TestClient, auth:
     response = client.post("/v1/chat/completions", json=body, headers=auth)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "stream_options"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        (
+            "/v1/embeddings",
+            {"model": "amazon.titan-embed-text-v2:0", "input": "hi", "dimension": 256},
+            "dimension",
+        ),
+        ("/v1/embeddings", {"model": "amazon.titan-embed-text-v2:0", "input": ""}, "input"),
+        (
+            "/v1/rerank",
+            {"model": "cohere.rerank-v3-5:0", "query": "q", "documents": ["a"], "rank_fields": ["x"]},
+            "rank_fields",
+        ),
+    ],
+)
+def test_unknown_or_bad_fields_are_400_naming_them(
+    client: TestClient, auth: dict[str, str], path: str, body: dict[str, Any], param: str
+) -> None:
+    response = client.post(path, json=body, headers=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param

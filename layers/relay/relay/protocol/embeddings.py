@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from relay.errors import BadRequestError
 
 EmbeddingInput = str | list[str] | list[int] | list[list[int]]
 MAX_INPUTS = 2048
 
 
 class EmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Unknown fields are refused (a misspelt `dimension` must not pass silently).
+    model_config = ConfigDict(extra="forbid")
 
     input: EmbeddingInput
     model: str
@@ -33,18 +36,22 @@ class EmbeddingRequest(BaseModel):
     def _shape(self) -> EmbeddingRequest:
         raw = self.input
         if raw == "" or raw == [] or (isinstance(raw, list) and any(x == "" or x == [] for x in raw)):
-            raise ValueError("input: must not be empty (nor hold empty strings or token lists)")
+            raise BadRequestError(
+                "input: must not be empty (nor hold empty strings or token lists)", param="input"
+            )
         if isinstance(raw, list) and len(raw) > MAX_INPUTS:
-            raise ValueError(f"input: at most {MAX_INPUTS} inputs per request")
+            raise BadRequestError(f"input: at most {MAX_INPUTS} inputs per request", param="input")
         if self.target is not None:
             if not isinstance(raw, str):
-                raise ValueError("input: with target, input must be a single string")
+                raise BadRequestError("input: with target, input must be a single string", param="input")
             if self.target == "":
-                raise ValueError("target: must not be empty")
+                raise BadRequestError("target: must not be empty", param="target")
             if self.encoding_format != "float":
-                raise ValueError("encoding_format: the similarity form returns float arrays only")
+                raise BadRequestError(
+                    "encoding_format: the similarity form returns float arrays only", param="encoding_format"
+                )
         elif any(flag is not None for flag in (self.cosine, self.manhattan, self.euclidean)):
-            raise ValueError("target: cosine, manhattan and euclidean need a target")
+            raise BadRequestError("target: cosine, manhattan and euclidean need a target", param="target")
         return self
 
     def items(self) -> list[str] | list[list[int]]:
@@ -55,10 +62,6 @@ class EmbeddingRequest(BaseModel):
         if raw and isinstance(raw[0], int):
             return [raw]
         return raw  # type: ignore[return-value]
-
-    @property
-    def extra_fields(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
 
 class Embedding(BaseModel):

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from relay.errors import BadRequestError
+
 MAX_DOCUMENTS = 1000
 
 
@@ -17,7 +19,8 @@ class RerankDocumentObject(BaseModel):
 
 
 class RerankRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Unknown fields (Cohere's rank_fields, max_chunks_per_doc, ...) are refused, not ignored.
+    model_config = ConfigDict(extra="forbid")
 
     model: str
     query: str = Field(min_length=1)
@@ -31,7 +34,7 @@ class RerankRequest(BaseModel):
     @model_validator(mode="after")
     def _one_limit(self) -> RerankRequest:
         if self.top_n is not None and self.max_rerank is not None and self.top_n != self.max_rerank:
-            raise ValueError("max_rerank: top_n and max_rerank are the same setting; send one")
+            raise BadRequestError("top_n and max_rerank are the same setting; send one", param="max_rerank")
         return self
 
     @property

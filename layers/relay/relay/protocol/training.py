@@ -31,7 +31,8 @@ def _known_functions(names: list[str], field: str) -> list[str]:
 class CreateTrainingJobRequest(BaseModel):
     """The SFT request body; the GRPO body adds `reward`."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Unknown fields are refused with a 400 naming them, never silently ignored.
+    model_config = ConfigDict(extra="forbid")
 
     base_model_option: BaseModelOption = "pre-trained"
     base_model: str = Field(min_length=1, max_length=256)

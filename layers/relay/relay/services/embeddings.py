@@ -22,7 +22,6 @@ from relay.capabilities.embeddings import (
     bedrock_embedding_capabilities,
 )
 from relay.errors import BadRequestError, UpstreamError
-from relay.observability import logger
 from relay.protocol.embeddings import (
     Embedding,
     EmbeddingRequest,
@@ -75,8 +74,6 @@ class EmbeddingService:
 
     def create(self, request: EmbeddingRequest) -> EmbeddingResponse | SimilarityResponse:
         """Blocking: runs the backend calls on a bounded thread pool."""
-        if request.extra_fields:
-            logger.debug("ignoring unknown embeddings fields", extra={"fields": sorted(request.extra_fields)})
         target = self._resolver.resolve(request.model, types=("embeddings",), route="/v1/embeddings")
         caps, call = self._plan(target, request)
         items: Batch = request.items()
