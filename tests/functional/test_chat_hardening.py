@@ -114,3 +114,9 @@ def test_unknown_or_bad_fields_are_400_naming_them(
     response = client.post(path, json=body, headers=auth)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == param
+
+
+def test_a_base_model_is_not_callable_and_says_why(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.post("/v1/chat/completions", json=_chat("tiny-local"), headers=auth)
+    assert response.status_code == 400, response.text
+    assert "base model for fine-tuning" in response.json()["error"]["message"]

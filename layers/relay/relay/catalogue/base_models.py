@@ -10,6 +10,9 @@ from typing import Any
 
 from relay.protocol.models import Model
 
+# `owned_by` of catalogue entries in /v1/models: base models to fine-tune, not callable models.
+CATALOGUE_OWNER = "relay"
+
 TASK_TYPES = ("text-generation", "classification", "embedding", "regression")
 TECHNIQUES = ("SFT", "GRPO")
 
@@ -50,7 +53,7 @@ class BaseModelSpec:
         return Model(
             id=self.name,
             created=self.created,
-            owned_by="relay",
+            owned_by=CATALOGUE_OWNER,
             name=self.name,
             type=self.type,  # type: ignore[arg-type]
             parameter_template=self.parameter_template(),

@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 from starlette.concurrency import run_in_threadpool
 
 from relay.backends.bedrock.catalog import BedrockCatalog
+from relay.catalogue.base_models import CATALOGUE_OWNER
 from relay.errors import BadRequestError, ModelNotFoundError, PermissionDeniedError
 from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
 from relay.services.models import ModelDirectory
@@ -94,6 +95,12 @@ class ChatService:
                 )
             return ChatTarget(model_id, "bedrock")
         model = self._directory.get(model_id)  # raises ModelNotFoundError
+        if model.owned_by == CATALOGUE_OWNER:
+            raise BadRequestError(
+                f"'{model_id}' is a base model for fine-tuning, not a deployed model: train or deploy "
+                "it, then call the deployment by its name/tag id",
+                param="model",
+            )
         if model.type not in _CHAT_TYPES:
             raise BadRequestError(
                 f"The model '{model_id}' is a {model.type} model, not a chat model", param="model"
