@@ -138,7 +138,10 @@ from pathlib import Path
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("asked to fail")
-    Path(event["out"]).write_text(json.dumps({"event": event, "name": context.function_name}))
+    # Written aside, then renamed: the test polls for the file and must never read half of it.
+    partial = Path(event["out"] + ".partial")
+    partial.write_text(json.dumps({"event": event, "name": context.function_name}))
+    partial.rename(event["out"])
     return {"echo": event, "request_id": context.aws_request_id}
 """
 
