@@ -250,7 +250,8 @@ class DatasetService:
         except ConflictError as exc:
             if exc.code != "upload_incomplete":
                 raise
-            return self._mark_invalid(dataset, DatasetRejectedError(exc.message, code=exc.code))
+            gone = f"The object of dataset {dataset_id} disappeared before it was verified; upload it again"
+            return self._mark_invalid(dataset, DatasetRejectedError(gone, code=exc.code))
         except Exception:
             current = self._datasets.get(project_id, dataset_id)
             if current is None or current.state != "verifying":  # deleted while being read
