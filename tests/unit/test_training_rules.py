@@ -197,3 +197,36 @@ def test_grpo_rewards_must_be_known_and_non_negative() -> None:
         CreateGRPOTrainingJobRequest.model_validate({**base, "reward": {"exact_match": -1}})
     ok = CreateGRPOTrainingJobRequest.model_validate({**base, "reward": {"exact_match": 0.5, "token_f1": 0}})
     assert ok.reward == {"exact_match": 0.5, "token_f1": 0}
+
+
+def test_metrics_are_read_only_from_the_jobs_own_log_streams() -> None:
+    from relay.pipeline.monitor import read_metrics
+
+    class Logs:
+        class exceptions:
+            class ResourceNotFoundException(Exception):
+                pass
+
+        def filter_log_events(self, **kwargs: object) -> dict[str, object]:
+            # A backend that ignores logStreamNamePrefix, as moto's does.
+            return {
+                "events": [
+                    {
+                        "logStreamName": "tr-a/algo-1-1",
+                        "timestamp": 10,
+                        "message": 'RELAY_METRIC {"loss": 1.0}',
+                    },
+                    {
+                        "logStreamName": "tr-ab/algo-1-1",
+                        "timestamp": 20,
+                        "message": 'RELAY_METRIC {"loss": 9.0}',
+                    },
+                ]
+            }
+
+    def parse(line: str) -> dict[str, object] | None:
+        return json.loads(line.split(" ", 1)[1]) if line.startswith("RELAY_METRIC ") else None
+
+    records, cursor = read_metrics(Logs(), "tr-a", 0, parse)
+    assert records == [{"loss": 1.0}]
+    assert cursor == 10

@@ -32,9 +32,10 @@ def read_metrics(
     """Metric records logged after `since_ms` by any instance of the job, and the new cursor."""
     records: list[dict[str, Any]] = []
     cursor = since_ms
+    prefix = f"{job_name}/"
     kwargs: dict[str, Any] = {
         "logGroupName": TRAINING_LOG_GROUP,
-        "logStreamNamePrefix": f"{job_name}/",
+        "logStreamNamePrefix": prefix,
         "startTime": since_ms + 1,
     }
     while True:
@@ -43,6 +44,10 @@ def read_metrics(
         except logs.exceptions.ResourceNotFoundException:
             return records, cursor  # the log group appears with the first job's first line
         for event in page.get("events", []):
+            # The request already asks for this prefix; checking again is free and keeps a
+            # job from ever reading another's metrics (moto's FilterLogEvents ignores it).
+            if not str(event.get("logStreamName", "")).startswith(prefix):
+                continue
             cursor = max(cursor, int(event["timestamp"]))
             record = parse(str(event.get("message", "")))
             if record is not None:
