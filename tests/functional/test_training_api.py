@@ -79,6 +79,11 @@ SFT_CASES = [
     ("checkpoint", {"checkpoint": 4}),
     ("base_model", {"base_model_option": "fine-tuned", "base_model": "tr-0000000000000000", "checkpoint": 1}),
     ("base_model_option", {"base_model_option": "from-scratch"}),
+    # The dataset's rows must fit the task: no GPU hour is spent to find that out.
+    ("train_dataset_id", {"task_type": "classification"}),
+    ("train_dataset_id", {"train_dataset_id": "{classes}"}),
+    # Unknown fields are refused, not ignored.
+    ("bogus", {"bogus": 1}),
 ]
 GRPO_CASES = [
     ("reward", {"reward": None}),

@@ -56,6 +56,15 @@ def test_overlong_line_is_reported_without_being_kept() -> None:
         (b"\xef\xbb\xbfText,Score\r\nfine,1.5\r\n", "r.csv", "regression", 1),
         (b"text,label\nx,y\n", "no-extension", "classification", 1),
         (jsonl(CHAT), "no-extension", "chat", 1),
+        (
+            jsonl(
+                {"anchor": "cat", "positive": "kitten"},
+                {"anchor": "dog", "positive": "puppy", "negative": "car"},
+            ),
+            "pairs.jsonl",
+            "pairs",
+            2,
+        ),
     ],
 )
 def test_valid_formats_are_recognised(data: bytes, filename: str, fmt: str, rows: int) -> None:

@@ -167,9 +167,10 @@ def labelled_examples(records: list[Record], regression: bool) -> list[tuple[str
     pairs: list[tuple[str, Any]] = []
     for record in records:
         text = record.text("text")
-        label = record.data.get("label")
+        # Regression rows name their target `score` (the dataset format); `label` also works.
+        label = record.data.get("score", record.data.get("label")) if regression else record.data.get("label")
         if label is None or label == "":
-            raise DataError(f"{record.source}: missing 'label'")
+            raise DataError(f"{record.source}: missing '{'score' if regression else 'label'}'")
         if regression:
             try:
                 pairs.append((text, float(label)))

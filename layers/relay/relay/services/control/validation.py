@@ -7,6 +7,7 @@ Accepted formats (one per file, set by its first valid row):
 - `prompt_completion` (JSONL): `{"prompt": "...", "completion": "..."}`.
 - `classification` (JSONL or CSV): `text` and `label` (string or integer), optional `text_pair`.
 - `regression` (JSONL or CSV): `text` and a numeric `score`, optional `text_pair`.
+- `pairs` (JSONL or CSV): `anchor` and `positive` texts, optional `negative`, for embedding models.
 
 CSV files need a header row naming the columns. Blank lines are ignored.
 """
@@ -24,11 +25,11 @@ from typing import Any
 from relay.services.control.lines import TOO_LONG, HashingLines, decode_line
 
 MAX_REPORTED = 20
-FORMATS = ("chat", "prompt_completion", "classification", "regression")
+FORMATS = ("chat", "prompt_completion", "classification", "regression", "pairs")
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 _UNKNOWN_ROW = (
     "unrecognised row: expected 'messages', 'prompt' and 'completion', 'text' and 'label', "
-    "or 'text' and 'score'"
+    "'text' and 'score', or 'anchor' and 'positive'"
 )
 
 
@@ -77,6 +78,8 @@ def detect_format(row: dict[str, Any]) -> str | None:
         return "classification"
     if "text" in row and "score" in row:
         return "regression"
+    if "anchor" in row and "positive" in row:
+        return "pairs"
     return None
 
 
@@ -112,6 +115,13 @@ def check_row(fmt: str, row: dict[str, Any]) -> str | None:
         if not _is_text(row.get("prompt")):
             return "'prompt' must be a non-empty string"
         return None if isinstance(row.get("completion"), str) else "'completion' must be a string"
+    if fmt == "pairs":
+        for key in ("anchor", "positive"):
+            if not _is_text(row.get(key)):
+                return f"'{key}' must be a non-empty string"
+        if "negative" in row and not _is_text(row["negative"]):
+            return "'negative' must be a non-empty string"
+        return None
     if not _is_text(row.get("text")):
         return "'text' must be a non-empty string"
     if "text_pair" in row and not isinstance(row["text_pair"], str):

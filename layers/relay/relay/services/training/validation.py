@@ -36,6 +36,29 @@ class Resolved:
     dataset_ids: list[str]
 
 
+# Which dataset formats (services/control/validation.py) each kind of job can train on.
+# GRPO needs a prompt and an expected answer to score, so chat transcripts do not fit.
+TASK_FORMATS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("SFT", "text-generation"): ("chat", "prompt_completion"),
+    ("GRPO", "text-generation"): ("prompt_completion",),
+    ("SFT", "classification"): ("classification",),
+    ("SFT", "regression"): ("regression",),
+    ("SFT", "embedding"): ("pairs",),
+}
+
+
+def _fits_task(dataset: Dataset, technique: str, task_type: str, field: str) -> None:
+    allowed = TASK_FORMATS.get((technique, task_type))
+    if allowed is None:
+        raise BadRequestError(f"{technique} does not train {task_type} models", param="task_type")
+    if dataset.format not in allowed:
+        raise BadRequestError(
+            f"{field}: dataset '{dataset.id}' holds {dataset.format} rows; a {technique} {task_type} "
+            f"job needs {' or '.join(allowed)} rows",
+            param=field,
+        )
+
+
 def _uploaded(datasets: DatasetLookup, project_id: str, dataset_id: str, field: str) -> Dataset:
     dataset = datasets.get(project_id, dataset_id)
     if dataset is None:
@@ -101,6 +124,7 @@ def resolve(
         )
     )
     train = _uploaded(datasets, project_id, request.train_dataset_id, "train_dataset_id")
+    _fits_task(train, technique, request.task_type, "train_dataset_id")
     test = None
     if request.test_dataset_id:
         if request.test_dataset_id == request.train_dataset_id:
@@ -108,6 +132,7 @@ def resolve(
                 "test_dataset_id must differ from train_dataset_id", param="test_dataset_id"
             )
         test = _uploaded(datasets, project_id, request.test_dataset_id, "test_dataset_id")
+        _fits_task(test, technique, request.task_type, "test_dataset_id")
     split = request.train_test_split_ratio
     if split is None and test is None and request.test_functions:
         split = DEFAULT_TEST_SPLIT_PERCENT
