@@ -13,6 +13,7 @@ import socket
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import boto3
 
@@ -103,6 +104,7 @@ class LocalStack:
         self.resources = create_resources(session, self.admin_key, os.environ["AWS_DEFAULT_REGION"])
         stepfunctions.install(self.resources.functions)
         base_models.seed_in_background(session.client("s3"), self.resources.environment["RELAY_BUCKET_NAME"])
+        _declare_emulated_endpoints(session.client("sagemaker"))
         for key, value in self.resources.environment.items():
             self._set(key, value, override=False)
         return self
@@ -120,3 +122,32 @@ class LocalStack:
         for key in self.applied_env:
             os.environ.pop(key, None)
         self.applied_env.clear()
+
+
+def _declare_emulated_endpoints(sagemaker: Any) -> None:
+    """Create the emulated endpoints in moto's SageMaker too, so DescribeEndpoint finds them
+    and registering one with `POST /v1/admin/models` works with its default endpoint check."""
+    from local.emulators.sagemaker_runtime import EMULATED_ENDPOINTS
+
+    role = "arn:aws:iam::123456789012:role/relay-local-endpoints"
+    existing = {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100).get("Endpoints", [])}
+    for name in EMULATED_ENDPOINTS:
+        if name in existing:
+            continue
+        sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn=role,
+            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/relay-emulated:latest"},
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": name,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.g4dn.xlarge",
+                }
+            ],
+        )
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
