@@ -33,8 +33,15 @@ class TranscriptionService:
             )
 
     def check_request_size(self, content_length: int) -> None:
+        # Only the whole form's size is known before reading it, so say that, not a guess
+        # at the file's own size.
         if content_length > self.max_audio_bytes + FORM_ALLOWANCE:
-            self.check_size(content_length - FORM_ALLOWANCE)
+            raise PayloadTooLargeError(
+                f"The upload is {content_length} bytes; audio files can be at most "
+                f"{self.max_audio_bytes} bytes to fit through API Gateway and Lambda (6 MB payload, "
+                "base64-encoded). Split or compress the audio.",
+                param="file",
+            )
 
     def transcribe(
         self,

@@ -151,7 +151,10 @@ class DatasetService:
         """Record a pending dataset and presign a POST that S3 accepts only for these exact bytes."""
         self._projects.require(project_id)
         if size > self._settings.dataset_presigned_max_bytes:
-            raise self.too_large(size)
+            raise PayloadTooLargeError(
+                f"The file is {size} bytes; datasets can be at most "
+                f"{self._settings.dataset_presigned_max_bytes} bytes (5 GiB, S3's single-upload limit)"
+            )
         digest = sha256.strip().lower()
         if not _SHA256.match(digest):
             raise BadRequestError("sha256 must be the file's SHA-256 as 64 hex digits", param="sha256")
