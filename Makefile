@@ -23,9 +23,9 @@ $(SAM_VENV)/.installed: requirements-sam.txt
 	touch $@
 
 # Training code (TRL, PEFT, torch CPU build) never enters the Lambda layer: its own environment.
-$(TRAIN_VENV)/.installed: training/requirements.txt pyproject.toml
+$(TRAIN_VENV)/.installed: training/requirements.txt constraints-train.txt pyproject.toml
 	test -x $(TRAIN_VENV)/bin/python || python3.11 -m venv $(TRAIN_VENV)
-	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check -r training/requirements.txt
+	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check -r training/requirements.txt -c constraints-train.txt
 	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
