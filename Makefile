@@ -17,9 +17,9 @@ $(BIN)/.installed: requirements-dev.txt constraints-dev.txt layers/relay/require
 	touch $@
 
 # aws-sam-cli pins its own boto3/pydantic ranges, so it lives in its own environment.
-$(SAM_VENV)/.installed: requirements-sam.txt
+$(SAM_VENV)/.installed: requirements-sam.txt constraints-sam.txt
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-sam.txt
+	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-sam.txt -c constraints-sam.txt
 	touch $@
 
 # Training code (TRL, PEFT, torch CPU build) never enters the Lambda layer: its own environment.
