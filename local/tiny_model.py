@@ -9,6 +9,7 @@ seconds and learns little, which is all the local stack needs.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 # Words a local dataset is likely to use; anything else tokenises as <unk>, which still trains.
@@ -28,16 +29,17 @@ CHAT_TEMPLATE = (
 )
 
 
-def build(directory: Path, seed: int = 0) -> Path:
+def build(directory: Path, seed: int = 0, corpus: Iterable[str] | None = None) -> Path:
+    """A word-level tokenizer trained on `corpus` (default: VOCABULARY) with the chat template,
+    and a randomly initialised 2-layer, 32-wide Llama, saved to `directory`."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     backend = Tokenizer(models.WordLevel(unk_token="<unk>"))  # noqa: S106 - a token, not a secret
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    backend.train_from_iterator(
-        [" ".join(VOCABULARY)], trainers.WordLevelTrainer(special_tokens=SPECIAL_TOKENS)
-    )
+    texts = list(corpus) if corpus is not None else [" ".join(VOCABULARY)]
+    backend.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=SPECIAL_TOKENS))
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         pad_token="<pad>",  # noqa: S106 - tokens, not secrets

@@ -27,43 +27,13 @@ CORPUS = [
     "a cat sits on the mat a dog runs in the park",
     "red apple green pear yellow banana",
 ]
-SPECIAL_TOKENS = ["<pad>", "<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>"]
-CHAT_TEMPLATE = (
-    "{% for message in messages %}<|{{ message['role'] }}|> {{ message['content'] }} </s> {% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|> {% endif %}"
-)
 
 
 def build_tiny_model(directory: Path, corpus: Iterable[str] = CORPUS, seed: int = 0) -> Path:
-    """A word-level tokenizer with a chat template and a 2-layer, 32-wide Llama, saved to directory."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    """The same builder as the local stack's tiny-local, trained on the tests' own sentences."""
+    from local.tiny_model import build
 
-    backend = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Whitespace()
-    backend.train_from_iterator(list(corpus), trainers.WordLevelTrainer(special_tokens=SPECIAL_TOKENS))
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>", bos_token="<s>", eos_token="</s>"
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.save_pretrained(str(directory))
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=True,
-    )
-    torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(str(directory))
-    return directory
+    return build(directory, seed=seed, corpus=corpus)
 
 
 @dataclass
