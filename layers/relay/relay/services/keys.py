@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from relay.backends.dynamodb import query_all
 from relay.errors import NotFoundError
 
 KEY_PREFIX = "sk-relay-"
@@ -118,19 +119,14 @@ class DynamoDBApiKeyRepository:
         )
 
     def list(self) -> list[ApiKey]:
-        keys: list[ApiKey] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": _PK}},
-        }
-        while True:
-            page = self._client.query(**kwargs)
-            keys.extend(_from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return sorted(keys, key=lambda k: (k.created_at, k.id))
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": _PK}},
+        )
+        found = [_from_item(item) for item in items]
+        return sorted(found, key=lambda k: (k.created_at, k.id))
 
     def delete(self, key_id: str) -> None:
         try:

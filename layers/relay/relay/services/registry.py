@@ -8,6 +8,7 @@ from typing import Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
 
+from relay.backends.dynamodb import query_all
 from relay.errors import ConflictError, NotFoundError
 
 Flavour = Literal["openai", "tgi", "tei-embedding", "tei-rerank", "whisper", "classifier"]
@@ -79,18 +80,14 @@ class DynamoDBModelRegistry:
         return _from_item(item) if item else None
 
     def list(self) -> list[SageMakerTarget]:
-        found: list[SageMakerTarget] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": _PK}},
-        }
-        while True:
-            page = self._client.query(**kwargs)
-            found.extend(_from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": _PK}},
+        )
+        found = [_from_item(item) for item in items]
+        return found
 
     def put(self, target: SageMakerTarget, *, overwrite: bool = False) -> None:
         item: dict[str, Any] = {
