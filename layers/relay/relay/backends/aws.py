@@ -12,6 +12,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ReadTimeoutError
+
+from relay.errors import RelayError, ServiceUnavailableError, UpstreamTimeoutError
 
 _CLIENT_CONFIGS: dict[str, Config] = {
     # Model calls can legitimately run for minutes. No retries here: the caller's SDK
@@ -74,3 +77,13 @@ def error_code(exc: Exception) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+def transport_error(exc: Exception, service: str, model: str) -> RelayError | None:
+    """The domain error for a failure below the API (timeout, connection), or None for
+    anything else; each service's own error table maps the rest."""
+    if isinstance(exc, ReadTimeoutError):
+        return UpstreamTimeoutError(f"The model {model} did not answer in time")
+    if isinstance(exc, BotoCoreError):
+        return ServiceUnavailableError(f"Could not reach {service} for {model}", retry_after=5)
+    return None

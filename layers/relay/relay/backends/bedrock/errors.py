@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError
 
-from relay.backends.aws import error_code
+from relay.backends.aws import error_code, transport_error
 from relay.errors import (
     BadRequestError,
     ModelNotFoundError,
@@ -41,10 +41,9 @@ _BY_LOWER = {code.lower(): entry for code, entry in BEDROCK_ERRORS.items()}
 
 def map_bedrock_error(exc: Exception, model: str) -> RelayError:
     """Map a botocore exception from a Bedrock call for `model`; anything else is re-raised."""
-    if isinstance(exc, ReadTimeoutError):
-        return UpstreamTimeoutError(f"The model {model} did not answer in time")
-    if isinstance(exc, BotoCoreError):
-        return ServiceUnavailableError(f"Could not reach Amazon Bedrock for {model}", retry_after=5)
+    transport = transport_error(exc, "Amazon Bedrock", model)
+    if transport is not None:
+        return transport
     if not isinstance(exc, ClientError):
         raise exc
     code = error_code(exc)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError
 
-from relay.backends.aws import error_code
+from relay.backends.aws import error_code, transport_error
 from relay.errors import (
     BadRequestError,
     ModelNotFoundError,
@@ -16,7 +16,6 @@ from relay.errors import (
     RelayError,
     ServiceUnavailableError,
     UpstreamError,
-    UpstreamTimeoutError,
 )
 
 # A missing endpoint is not its own error code: SageMaker answers ValidationError with
@@ -62,10 +61,9 @@ def _model_error(exc: ClientError, model: str) -> RelayError:
 
 def map_sagemaker_error(exc: Exception, model: str) -> RelayError:
     """Map a botocore exception raised by a sagemaker-runtime call for `model`."""
-    if isinstance(exc, ReadTimeoutError):
-        return UpstreamTimeoutError(f"The model {model} did not answer in time")
-    if isinstance(exc, BotoCoreError):
-        return ServiceUnavailableError(f"Could not reach Amazon SageMaker for {model}", retry_after=5)
+    transport = transport_error(exc, "Amazon SageMaker", model)
+    if transport is not None:
+        return transport
     if not isinstance(exc, ClientError):
         raise exc
     code = error_code(exc)
