@@ -27,6 +27,15 @@ ENV_TRAINING_SPOT = "RELAY_TRAINING_SPOT"
 ENV_TRAINING_MAX_RUNTIME = "RELAY_TRAINING_MAX_RUNTIME_SECONDS"
 ENV_DATASET_SYNC_VERIFY_MAX_BYTES = "RELAY_DATASET_SYNC_VERIFY_MAX_BYTES"
 ENV_WORKER_FUNCTION_NAME = "RELAY_WORKER_FUNCTION_NAME"
+# Engines and deployments (names fixed by the deployments design shared with the template).
+ENV_DEPLOYMENT_STATE_MACHINE_ARN = "DEPLOYMENT_STATE_MACHINE_ARN"
+ENV_DEPLOYER_FUNCTION_NAME = "DEPLOYER_FUNCTION_NAME"
+ENV_SCHEDULE_GROUP_NAME = "SCHEDULE_GROUP_NAME"
+ENV_SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
+ENV_SAGEMAKER_EXECUTION_ROLE_ARN = "SAGEMAKER_EXECUTION_ROLE_ARN"
+ENV_RESOURCE_PREFIX = "RESOURCE_PREFIX"
+ENV_DEPLOYMENT_POLL_SECONDS = "DEPLOYMENT_POLL_SECONDS"
+ENV_DEPLOYMENT_TIMEOUT_SECONDS = "DEPLOYMENT_TIMEOUT_SECONDS"
 
 # A Lambda synchronous invocation carries at most 6 MB of request payload (API Gateway's
 # own limit is 10 MB); the JSON event wraps the body, so stop a little below that.
@@ -64,6 +73,10 @@ DEFAULT_DOWNLOAD_URL_TTL = 300.0
 # (MaxRuntimeInSeconds; a spot job may also wait as long again for capacity).
 DEFAULT_TRAINING_POLL_SECONDS = 60.0
 DEFAULT_TRAINING_MAX_RUNTIME = 24 * 3600
+# Deployments: how often the state machine polls SageMaker while a component is being
+# created, and how long it waits before giving up (TimedOut, cleaned up).
+DEFAULT_DEPLOYMENT_POLL_SECONDS = 30.0
+DEFAULT_DEPLOYMENT_TIMEOUT_SECONDS = 3600
 
 
 class SettingsError(RuntimeError):
@@ -131,6 +144,20 @@ class Settings:
     # The pipeline worker Lambda that verifies large dataset uploads. Empty only in functions
     # that never hand one off; the dataset service then refuses rather than verify inline.
     worker_function_name: str = ""
+    # Engines and deployments. Empty only in functions that never manage them; the deployment
+    # service refuses to start SageMaker work without them rather than guess names.
+    deployment_state_machine_arn: str = ""
+    # The deployer Lambda: its name or ARN (schedules target it and need the ARN; a bare name
+    # is completed from the scheduler role's account and the client's region).
+    deployer_function_name: str = ""
+    schedule_group_name: str = ""
+    scheduler_role_arn: str = ""
+    sagemaker_execution_role_arn: str = ""
+    # Every SageMaker and Scheduler name starts with it (IAM is scoped to `<prefix>-*`), lower
+    # case because SageMaker lower-cases the names in its ARNs.
+    resource_prefix: str = ""
+    deployment_poll_seconds: float = DEFAULT_DEPLOYMENT_POLL_SECONDS
+    deployment_timeout_seconds: int = DEFAULT_DEPLOYMENT_TIMEOUT_SECONDS
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -161,6 +188,18 @@ class Settings:
             training_spot=_flag(ENV_TRAINING_SPOT, False),
             training_max_runtime=int(_number(ENV_TRAINING_MAX_RUNTIME, DEFAULT_TRAINING_MAX_RUNTIME)),
             worker_function_name=os.environ.get(ENV_WORKER_FUNCTION_NAME, "").strip(),
+            deployment_state_machine_arn=os.environ.get(ENV_DEPLOYMENT_STATE_MACHINE_ARN, "").strip(),
+            deployer_function_name=os.environ.get(ENV_DEPLOYER_FUNCTION_NAME, "").strip(),
+            schedule_group_name=os.environ.get(ENV_SCHEDULE_GROUP_NAME, "").strip(),
+            scheduler_role_arn=os.environ.get(ENV_SCHEDULER_ROLE_ARN, "").strip(),
+            sagemaker_execution_role_arn=os.environ.get(ENV_SAGEMAKER_EXECUTION_ROLE_ARN, "").strip(),
+            resource_prefix=os.environ.get(ENV_RESOURCE_PREFIX, "").strip().lower(),
+            deployment_poll_seconds=max(
+                1.0, _number(ENV_DEPLOYMENT_POLL_SECONDS, DEFAULT_DEPLOYMENT_POLL_SECONDS)
+            ),
+            deployment_timeout_seconds=int(
+                _number(ENV_DEPLOYMENT_TIMEOUT_SECONDS, DEFAULT_DEPLOYMENT_TIMEOUT_SECONDS)
+            ),
         )
 
 
