@@ -15,7 +15,7 @@ from relay.services.control.datasets import DatasetService, safe_filename
 from relay.services.control.projects import ProjectService
 from relay.services.control.repository import InMemoryDatasetRepository, InMemoryProjectRepository
 from relay.services.keys import InMemoryApiKeyRepository, generate_key
-from relay.settings import DATASET_INLINE_MAX_BYTES, DATASET_MULTIPART_BODY_MAX_BYTES, Settings
+from relay.settings import DATASET_INLINE_MAX_BYTES, MULTIPART_BODY_MAX_BYTES, Settings
 
 pytestmark = pytest.mark.unit
 
@@ -43,10 +43,10 @@ def world() -> World:
 
 
 def test_upload_limit_is_the_lambda_payload_after_base64() -> None:
-    assert DATASET_MULTIPART_BODY_MAX_BYTES == 4_669_440
+    assert MULTIPART_BODY_MAX_BYTES == 4_669_440
     assert DATASET_INLINE_MAX_BYTES == 4_653_056
     # The largest accepted request, base64 encoded, still fits a 6 MiB invoke with 64 KiB to spare.
-    assert (DATASET_MULTIPART_BODY_MAX_BYTES + 2) // 3 * 4 + 64 * 1024 <= 6 * 1024 * 1024
+    assert (MULTIPART_BODY_MAX_BYTES + 2) // 3 * 4 + 64 * 1024 <= 6 * 1024 * 1024
 
 
 def test_inline_upload_stores_the_object_and_a_verified_record(world: World) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Environment variable names: the only place they are spelled.
@@ -37,30 +37,27 @@ ENV_RESOURCE_PREFIX = "RESOURCE_PREFIX"
 ENV_DEPLOYMENT_POLL_SECONDS = "DEPLOYMENT_POLL_SECONDS"
 ENV_DEPLOYMENT_TIMEOUT_SECONDS = "DEPLOYMENT_TIMEOUT_SECONDS"
 
-# A Lambda synchronous invocation carries at most 6 MB of request payload (API Gateway's
-# own limit is 10 MB); the JSON event wraps the body, so stop a little below that.
-DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024
-# Uploads reach Lambda base64-encoded inside the JSON event (multipart is a binary media
-# type), so of the 6 MiB (6,291,456 bytes) payload, 64 KiB is kept for the event envelope
-# and the rest shrinks by 3/4: (6,291,456 - 65,536) * 3/4 = 4,669,440 bytes of multipart
-# body; 4 KiB of that is left for the form's other fields and boundaries.
-DEFAULT_MAX_AUDIO_BYTES = (6 * 1024 * 1024 - 64 * 1024) * 3 // 4 - 4 * 1024  # 4,665,344 bytes
+# Every request size limit comes from one budget. A synchronous Lambda invocation carries at
+# most 6 MiB (6,291,456 bytes) of request payload, which binds before API Gateway's 10 MB. The
+# body travels inside the JSON event beside the headers and requestContext; 64 KiB is kept for
+# those, leaving 6,225,920 bytes of JSON body. Multipart bodies (a binary media type in the
+# template) arrive base64-encoded, 4 characters for every 3 bytes, so that room holds 4,669,440
+# raw bytes. 16 KiB of it goes to the form's boundaries, part headers and text fields (an audio
+# prompt, a dataset name), leaving 4,653,056 bytes (4.44 MiB) for the uploaded file itself.
+LAMBDA_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
+LAMBDA_EVENT_ENVELOPE_BYTES = 64 * 1024
+MULTIPART_FRAMING_BYTES = 16 * 1024
+DEFAULT_MAX_BODY_BYTES = LAMBDA_INVOKE_PAYLOAD_BYTES - LAMBDA_EVENT_ENVELOPE_BYTES
+MULTIPART_BODY_MAX_BYTES = DEFAULT_MAX_BODY_BYTES // 4 * 3
+MULTIPART_FILE_MAX_BYTES = MULTIPART_BODY_MAX_BYTES - MULTIPART_FRAMING_BYTES
+DEFAULT_MAX_AUDIO_BYTES = MULTIPART_FILE_MAX_BYTES
 # Titan embeds one text per InvokeModel call; this many calls run at once per request.
 DEFAULT_EMBEDDING_CONCURRENCY = 8
 DEFAULT_CATALOG_TTL = 300.0
 DEFAULT_AUTH_CACHE_TTL = 60.0
 
-# Dataset uploads through the API. API Gateway hands multipart bodies to Lambda base64
-# encoded (4 output bytes per 3 input bytes) inside the JSON event, and the invoke payload
-# is capped at 6 MiB. Reserve 64 KiB for the event around the body (headers,
-# requestContext), then 16 KiB for the multipart framing (boundaries, part headers, the
-# `name` field): 6,291,456 - 65,536 = 6,225,920 base64 chars -> 4,669,440 raw body bytes
-# -> 4,653,056 bytes of file (4.44 MiB). Anything larger goes through the presigned flow.
-LAMBDA_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
-LAMBDA_EVENT_ENVELOPE_BYTES = 64 * 1024
-MULTIPART_FRAMING_BYTES = 16 * 1024
-DATASET_MULTIPART_BODY_MAX_BYTES = (LAMBDA_INVOKE_PAYLOAD_BYTES - LAMBDA_EVENT_ENVELOPE_BYTES) // 4 * 3
-DATASET_INLINE_MAX_BYTES = DATASET_MULTIPART_BODY_MAX_BYTES - MULTIPART_FRAMING_BYTES
+# Larger dataset files go through the presigned flow.
+DATASET_INLINE_MAX_BYTES = MULTIPART_FILE_MAX_BYTES
 # A presigned S3 POST uploads one object in one request, which S3 caps at 5 GiB.
 DATASET_PRESIGNED_MAX_BYTES = 5 * 1024**3
 # `complete` verifies a presigned upload inside the request only up to this declared size:
@@ -130,7 +127,7 @@ class Settings:
     max_audio_bytes: int = DEFAULT_MAX_AUDIO_BYTES
     embedding_concurrency: int = DEFAULT_EMBEDDING_CONCURRENCY
     dataset_inline_max_bytes: int = DATASET_INLINE_MAX_BYTES
-    dataset_multipart_body_max_bytes: int = DATASET_MULTIPART_BODY_MAX_BYTES
+    dataset_multipart_body_max_bytes: int = MULTIPART_BODY_MAX_BYTES
     dataset_presigned_max_bytes: int = DATASET_PRESIGNED_MAX_BYTES
     dataset_sync_verify_max_bytes: int = DATASET_SYNC_VERIFY_MAX_BYTES
     upload_url_ttl: float = DEFAULT_UPLOAD_URL_TTL
@@ -158,7 +155,6 @@ class Settings:
     resource_prefix: str = ""
     deployment_poll_seconds: float = DEFAULT_DEPLOYMENT_POLL_SECONDS
     deployment_timeout_seconds: int = DEFAULT_DEPLOYMENT_TIMEOUT_SECONDS
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -8,12 +8,13 @@ from relay.backends.sagemaker.runtime import SageMakerRuntime
 from relay.errors import BadRequestError, PayloadTooLargeError, UpstreamError
 from relay.services.registry import SageMakerTarget
 from relay.services.targets import TargetResolver
+from relay.settings import MULTIPART_FRAMING_BYTES
 from relay.translate.sagemaker.whisper import Transcript, parse_whisper, whisper_body
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 TIMED_FORMATS = ("srt", "vtt", "verbose_json")
 # Room in the multipart body for the form's other fields and boundaries (see settings).
-FORM_ALLOWANCE = 4 * 1024
+FORM_ALLOWANCE = MULTIPART_FRAMING_BYTES
 
 
 class TranscriptionService:
