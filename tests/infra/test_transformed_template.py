@@ -33,6 +33,16 @@ STAR_ALLOWED = {
     # Rerank has no resource type; the reranking model itself is checked through
     # bedrock:InvokeModel, which stays scoped to model ARNs.
     "bedrock:Rerank",
+    # SageMaker's List calls are authorised on "*" only; every Describe, Create, Update and
+    # Delete stays scoped to names under the stack's prefix.
+    "sagemaker:ListModels",
+    "sagemaker:ListEndpointConfigs",
+    "sagemaker:ListEndpoints",
+    "sagemaker:ListInferenceComponents",
+    # GetMetricData has no resource type; the scaler reads SageMaker's Invocations metric with it.
+    "cloudwatch:GetMetricData",
+    # An ECR login token is account-wide; the image pulls it enables are scoped to repositories.
+    "ecr:GetAuthorizationToken",
 }
 
 
