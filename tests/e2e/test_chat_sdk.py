@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from relay.services.images import ImageFetcher
+from relay.backends.images import ImageFetcher
 
 pytestmark = pytest.mark.e2e
 
@@ -199,22 +199,32 @@ def test_default_guard_refuses_loopback(openai_client: openai.OpenAI, image_serv
 
 
 @pytest.mark.parametrize(
-    ("fault", "error"),
+    ("fault", "error", "status", "code"),
     [
-        ("validation", openai.BadRequestError),
-        ("access", openai.PermissionDeniedError),
-        ("not-found", openai.NotFoundError),
-        ("throttle", openai.RateLimitError),
-        ("timeout", openai.APIStatusError),
-        ("unavailable", openai.InternalServerError),
-        ("internal", openai.InternalServerError),
+        ("validation", openai.BadRequestError, 400, None),
+        ("access", openai.PermissionDeniedError, 403, None),
+        ("not-found", openai.NotFoundError, 404, "model_not_found"),
+        ("throttle", openai.RateLimitError, 429, "rate_limit_exceeded"),
+        ("timeout", openai.InternalServerError, 504, "upstream_timeout"),
+        ("unavailable", openai.InternalServerError, 503, "service_unavailable"),
+        ("internal", openai.InternalServerError, 502, "upstream_error"),
     ],
 )
-def test_sdk_exception_classes(openai_client: openai.OpenAI, fault: str, error: type[Exception]) -> None:
-    with pytest.raises(error):
+def test_sdk_exception_classes(
+    openai_client: openai.OpenAI,
+    fault: str,
+    error: type[openai.APIStatusError],
+    status: int,
+    code: str | None,
+) -> None:
+    with pytest.raises(error) as caught:
         openai_client.chat.completions.create(
             model=NOVA, messages=[{"role": "user", "content": f"[[fault:{fault}]]"}]
         )
+    assert type(caught.value) is error
+    assert caught.value.status_code == status
+    assert caught.value.code == code
+    assert f"Emulated fault: {fault}" in caught.value.message
 
 
 def test_failed_stream_raises_in_the_sdk(openai_client: openai.OpenAI) -> None:
@@ -222,10 +232,15 @@ def test_failed_stream_raises_in_the_sdk(openai_client: openai.OpenAI) -> None:
         model=NOVA, messages=[{"role": "user", "content": "a b c d e f [[fault:stream-error]]"}], stream=True
     )
     received = []
-    with pytest.raises(openai.APIError):
+    with pytest.raises(openai.APIError) as caught:
         for chunk in stream:
             received.append(chunk)
     assert received
+    # The status line (200) went out before the failure, so the SDK raises the base class from
+    # the error event; a dropped connection would be its subclass APIConnectionError instead.
+    assert type(caught.value) is openai.APIError
+    assert (caught.value.type, caught.value.code) == ("api_error", "upstream_error")
+    assert "Emulated fault: stream-error" in caught.value.message
 
 
 def test_legacy_completions(openai_client: openai.OpenAI) -> None:

@@ -35,5 +35,11 @@ def test_a_missing_endpoint_is_still_refused(client: Any, auth: dict[str, str]) 
         json={"id": "ghost/dev", "endpoint_name": "no-such-endpoint-openai", "flavour": "openai"},
         headers=auth,
     )
-    assert response.status_code == 400
-    assert response.json()["status"] == 400
+    assert response.status_code == 400, response.text
+    # /v1/admin routes answer the control-plane envelope, not OpenAI's.
+    assert response.json() == {
+        "status": 400,
+        "error": "SageMaker endpoint no-such-endpoint-openai does not exist in this account and region",
+        "code": "endpoint_not_found",
+    }
+    assert client.get("/v1/admin/models/ghost/dev", headers=auth).status_code == 404
