@@ -11,8 +11,7 @@ import pytest
 
 from relay.backends.sagemaker.chat import SageMakerChatBackend
 from relay.protocol.chat import ChatCompletionRequest
-from relay.services.chat import ChatTarget
-from relay.services.registry import InMemoryModelRegistry, SageMakerTarget
+from relay.targets import SageMakerTarget
 
 pytestmark = pytest.mark.unit
 
@@ -53,17 +52,17 @@ class Runtime:
 
 
 def test_closing_the_chunk_stream_closes_the_endpoint_stream() -> None:
-    registry = InMemoryModelRegistry(
-        [SageMakerTarget(id="m/dev", endpoint_name="e-openai", flavour="openai", type="chat", created_at=0)]
+    target = SageMakerTarget(
+        id="m/dev", endpoint_name="e-openai", flavour="openai", type="chat", created_at=0
     )
     runtime = Runtime()
-    backend = SageMakerChatBackend(registry, runtime)  # type: ignore[arg-type]
+    backend = SageMakerChatBackend(runtime)  # type: ignore[arg-type]
     request = ChatCompletionRequest.model_validate(
         {"model": "m/dev", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
     )
 
     async def consume_two() -> None:
-        chunks = backend.stream(request, ChatTarget("m/dev", "sagemaker"))
+        chunks = backend.stream(request, target)
         await chunks.__anext__()
         await chunks.__anext__()
         await chunks.aclose()  # what the SSE response does when the client leaves

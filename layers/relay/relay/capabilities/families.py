@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-ToolChoiceKind = Literal["auto", "any", "tool"]
 Reasoning = Literal["", "budget", "always"]
 
 _ALL_CHOICES: frozenset[str] = frozenset({"auto", "any", "tool"})

@@ -7,7 +7,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from relay.protocol.models import ModelType
-from relay.services.registry import Flavour
+from relay.targets import Flavour
 
 FLAVOURS: tuple[str, ...] = get_args(Flavour)
 # The types each container flavour can serve; the first is the default.

@@ -17,11 +17,9 @@ from relay.protocol.classification import (
     ClassificationUsage,
     InvocationRequest,
 )
-from relay.services.registry import SageMakerTarget
-from relay.services.targets import BedrockTarget, TargetResolver
+from relay.services.resolver import ALL_TYPES, ModelResolver
+from relay.targets import BedrockTarget, SageMakerTarget
 from relay.translate.sagemaker import tasks
-
-ALL_TYPES = ("chat", "completion", "embeddings", "rerank", "classification", "transcription")
 
 
 def _labels(target: SageMakerTarget) -> tuple[str, ...]:
@@ -29,7 +27,7 @@ def _labels(target: SageMakerTarget) -> tuple[str, ...]:
 
 
 class ClassificationService:
-    def __init__(self, resolver: TargetResolver, sagemaker: SageMakerRuntime) -> None:
+    def __init__(self, resolver: ModelResolver, sagemaker: SageMakerRuntime) -> None:
         self._resolver = resolver
         self._sagemaker = sagemaker
 
@@ -61,9 +59,7 @@ class ClassificationService:
 
 
 class InvocationService:
-    def __init__(
-        self, resolver: TargetResolver, bedrock: BedrockInvoker, sagemaker: SageMakerRuntime
-    ) -> None:
+    def __init__(self, resolver: ModelResolver, bedrock: BedrockInvoker, sagemaker: SageMakerRuntime) -> None:
         self._resolver = resolver
         self._bedrock = bedrock
         self._sagemaker = sagemaker

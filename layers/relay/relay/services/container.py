@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from relay.backends import aws
 from relay.settings import Settings
@@ -18,26 +18,28 @@ if TYPE_CHECKING:
     from relay.backends.bedrock.catalog import BedrockCatalog
     from relay.backends.bedrock.chat import BedrockChatBackend
     from relay.backends.bedrock.invoke import BedrockInvoker
+    from relay.backends.images import ImageFetcher
     from relay.backends.s3 import ObjectStore
     from relay.backends.sagemaker.chat import SageMakerChatBackend
     from relay.backends.sagemaker.runtime import SageMakerRuntime
     from relay.backends.worker import Worker
     from relay.services.auth import Authenticator
-    from relay.services.chat import ChatBackend, ChatService
+    from relay.services.chat import ChatService
     from relay.services.classification import ClassificationService, InvocationService
+    from relay.services.completions import CompletionService
     from relay.services.control.datasets import DatasetService
     from relay.services.control.projects import ProjectService
     from relay.services.control.repository import DatasetRepository, ProjectRepository
     from relay.services.embeddings import EmbeddingService
-    from relay.services.images import ImageFetcher
     from relay.services.keys import ApiKeyRepository
     from relay.services.models import ModelDirectory
-    from relay.services.registration import ModelRegistration
-    from relay.services.registry import ModelRegistryRepository
+    from relay.services.registry.repository import ModelRegistryRepository
+    from relay.services.registry.service import ModelRegistration
     from relay.services.rerank import RerankService
-    from relay.services.targets import TargetResolver
+    from relay.services.resolver import ModelResolver
     from relay.services.training.service import TrainingService
     from relay.services.transcription import TranscriptionService
+    from relay.targets import ChatBackend, Source
 
 
 # Image URLs in chat requests: Bedrock's per-image limit, and a deadline well inside
@@ -85,7 +87,7 @@ class Services:
 
     @cached_property
     def model_registry(self) -> ModelRegistryRepository:
-        from relay.services.registry import DynamoDBModelRegistry
+        from relay.services.registry.dynamodb import DynamoDBModelRegistry
 
         return DynamoDBModelRegistry(aws.client("dynamodb"), self.settings.table_name)
 
@@ -104,7 +106,19 @@ class Services:
         from relay.catalogue import catalogue_models
         from relay.services.models import ModelDirectory
 
-        return ModelDirectory(self.bedrock_catalog, self.model_registry, extra_sources=(catalogue_models,))
+        return ModelDirectory(
+            self.bedrock_catalog, self.model_registry, self.resolver, extra_sources=(catalogue_models,)
+        )
+
+    @cached_property
+    def resolver(self) -> ModelResolver:
+        """The one model resolver every inference route and `/v1/models/{id}` use."""
+        from relay.catalogue import base_model
+        from relay.services.resolver import ModelResolver
+
+        return ModelResolver(
+            self.bedrock_catalog, self.model_registry, base_models=lambda name: base_model(name) is not None
+        )
 
     @cached_property
     def project_repository(self) -> ProjectRepository:
@@ -156,7 +170,7 @@ class Services:
 
     @cached_property
     def image_fetcher(self) -> ImageFetcher:
-        from relay.services.images import ImageFetcher
+        from relay.backends.images import ImageFetcher
         from relay.translate.bedrock.content import MAX_IMAGE_BYTES
 
         return ImageFetcher(max_bytes=MAX_IMAGE_BYTES, timeout=IMAGE_FETCH_TIMEOUT)
@@ -172,7 +186,7 @@ class Services:
         return BedrockChatBackend(aws.client("bedrock-runtime"), defaults=defaults, images=self.image_fetcher)
 
     @cached_property
-    def chat_backends(self) -> dict[str, Callable[[], ChatBackend]]:
+    def chat_backends(self) -> dict[Source, Callable[[], ChatBackend[Any]]]:
         """Model source -> backend; the SageMaker backend registers here too."""
         return {"bedrock": lambda: self.bedrock_chat, "sagemaker": lambda: self.sagemaker_chat}
 
@@ -180,7 +194,13 @@ class Services:
     def chat(self) -> ChatService:
         from relay.services.chat import ChatService
 
-        return ChatService(self.bedrock_catalog, self.models, self.chat_backends)  # type: ignore[arg-type]
+        return ChatService(self.resolver, self.chat_backends)
+
+    @cached_property
+    def completions(self) -> CompletionService:
+        from relay.services.completions import CompletionService
+
+        return CompletionService(self.chat)
 
     # --- SageMaker endpoints, embeddings, rerank, classification, invocations, audio ---
 
@@ -194,7 +214,7 @@ class Services:
     def sagemaker_chat(self) -> SageMakerChatBackend:
         from relay.backends.sagemaker.chat import SageMakerChatBackend
 
-        return SageMakerChatBackend(self.model_registry, self.sagemaker_runtime)
+        return SageMakerChatBackend(self.sagemaker_runtime)
 
     @cached_property
     def bedrock_invoker(self) -> BedrockInvoker:
@@ -206,22 +226,17 @@ class Services:
 
     @cached_property
     def model_registration(self) -> ModelRegistration:
-        from relay.services.registration import ModelRegistration
+        from relay.backends.sagemaker.endpoints import EndpointDirectory
+        from relay.services.registry.service import ModelRegistration
 
-        return ModelRegistration(self.model_registry, lambda: aws.client("sagemaker"))
-
-    @cached_property
-    def targets(self) -> TargetResolver:
-        from relay.services.targets import TargetResolver
-
-        return TargetResolver(self.bedrock_catalog, self.model_registry)
+        return ModelRegistration(self.model_registry, EndpointDirectory(lambda: aws.client("sagemaker")))
 
     @cached_property
     def embeddings(self) -> EmbeddingService:
         from relay.services.embeddings import EmbeddingService
 
         return EmbeddingService(
-            self.targets,
+            self.resolver,
             self.bedrock_invoker,
             self.sagemaker_runtime,
             max_concurrency=self.settings.embedding_concurrency,
@@ -232,7 +247,7 @@ class Services:
         from relay.services.rerank import RerankService
 
         return RerankService(
-            self.targets,
+            self.resolver,
             self.bedrock_invoker,
             self.sagemaker_runtime,
             lambda: str(aws.client("bedrock-agent-runtime").meta.region_name),
@@ -242,18 +257,18 @@ class Services:
     def classification(self) -> ClassificationService:
         from relay.services.classification import ClassificationService
 
-        return ClassificationService(self.targets, self.sagemaker_runtime)
+        return ClassificationService(self.resolver, self.sagemaker_runtime)
 
     @cached_property
     def invocations(self) -> InvocationService:
         from relay.services.classification import InvocationService
 
-        return InvocationService(self.targets, self.bedrock_invoker, self.sagemaker_runtime)
+        return InvocationService(self.resolver, self.bedrock_invoker, self.sagemaker_runtime)
 
     @cached_property
     def transcription(self) -> TranscriptionService:
         from relay.services.transcription import TranscriptionService
 
         return TranscriptionService(
-            self.targets, self.sagemaker_runtime, max_audio_bytes=self.settings.max_audio_bytes
+            self.resolver, self.sagemaker_runtime, max_audio_bytes=self.settings.max_audio_bytes
         )

@@ -30,8 +30,8 @@ from relay.protocol.embeddings import (
     Similarity,
     SimilarityResponse,
 )
-from relay.services.registry import SageMakerTarget
-from relay.services.targets import BedrockTarget, Target, TargetResolver
+from relay.services.resolver import ModelResolver
+from relay.targets import BedrockTarget, SageMakerTarget, Target
 from relay.translate.bedrock import embeddings as bedrock_tx
 from relay.translate.sagemaker import embeddings as sagemaker_tx
 
@@ -61,7 +61,7 @@ def similarity(a: list[float], b: list[float], request: EmbeddingRequest) -> Sim
 class EmbeddingService:
     def __init__(
         self,
-        resolver: TargetResolver,
+        resolver: ModelResolver,
         bedrock: BedrockInvoker,
         sagemaker: SageMakerRuntime,
         *,

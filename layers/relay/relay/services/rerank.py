@@ -11,8 +11,8 @@ from relay.backends.sagemaker.runtime import SageMakerRuntime
 from relay.capabilities.embeddings import base_model_id
 from relay.errors import BadRequestError, UpstreamError
 from relay.protocol.rerank import RerankedDocument, RerankRequest, RerankResponse, RerankResult
-from relay.services.registry import SageMakerTarget
-from relay.services.targets import BedrockTarget, TargetResolver
+from relay.services.resolver import ModelResolver
+from relay.targets import BedrockTarget, SageMakerTarget
 from relay.translate.sagemaker import tasks
 
 # The Rerank API takes a foundation-model ARN, not an id; these are the rerankers it serves.
@@ -40,7 +40,7 @@ def bedrock_rerank_request(request: RerankRequest, model_arn: str) -> dict:
 class RerankService:
     def __init__(
         self,
-        resolver: TargetResolver,
+        resolver: ModelResolver,
         bedrock: BedrockInvoker,
         sagemaker: SageMakerRuntime,
         region: Callable[[], str],

@@ -6,9 +6,9 @@ import json
 
 from relay.backends.sagemaker.runtime import SageMakerRuntime
 from relay.errors import BadRequestError, PayloadTooLargeError, UpstreamError
-from relay.services.registry import SageMakerTarget
-from relay.services.targets import TargetResolver
+from relay.services.resolver import ModelResolver
 from relay.settings import MULTIPART_FRAMING_BYTES
+from relay.targets import SageMakerTarget
 from relay.translate.sagemaker.whisper import Transcript, parse_whisper, whisper_body
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
@@ -18,9 +18,7 @@ FORM_ALLOWANCE = MULTIPART_FRAMING_BYTES
 
 
 class TranscriptionService:
-    def __init__(
-        self, resolver: TargetResolver, sagemaker: SageMakerRuntime, *, max_audio_bytes: int
-    ) -> None:
+    def __init__(self, resolver: ModelResolver, sagemaker: SageMakerRuntime, *, max_audio_bytes: int) -> None:
         self._resolver = resolver
         self._sagemaker = sagemaker
         self.max_audio_bytes = max_audio_bytes

@@ -1,16 +1,14 @@
 """The Bedrock chat backend: Converse and ConverseStream through an injected boto3 client.
 
-boto3 blocks, so calls run on worker threads. A stream is read by one pump thread that
-hands events to the event loop with `call_soon_threadsafe` (a few microseconds per event,
-instead of a thread-pool round trip per event). Closing the async iterator (the client
-went away) closes botocore's EventStream, which drops the upstream connection.
+boto3 blocks, so calls run on worker threads and streams are read by the shared pump
+(`relay.backends.streaming`). Closing the async iterator (the client went away) closes
+botocore's EventStream, which drops the upstream connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import threading
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,26 +17,20 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.bedrock.errors import map_bedrock_error
+from relay.backends.images import ImageFetcher
+from relay.backends.streaming import pump
 from relay.capabilities.families import Family, family_of
 from relay.errors import RelayError, UpstreamError
 from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ImagePart
-from relay.services.chat import ChatTarget
-from relay.services.images import ImageFetcher
+from relay.targets import BedrockTarget
 from relay.translate.bedrock.chat import Defaults, response_options, to_converse
 from relay.translate.bedrock.response import from_converse
 from relay.translate.bedrock.stream import StreamState, converse_event_to_chunks, usage_chunk
 from relay.translate.chunks import completion_as_chunks, merge_completions, merge_streams, sum_usage
 
-_PUMPS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="converse-stream")
 # Blocking Converse calls. A plain executor hop costs about half of anyio's
 # run_sync (capacity limiter, cancel scopes): ~70 µs less on every request.
 _CALLS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="converse")
-_END = object()
-
-
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
 
 
 def new_id() -> str:
@@ -63,7 +55,7 @@ class BedrockChatBackend:
         self._images = images
 
     async def _prepare(
-        self, request: ChatCompletionRequest, target: ChatTarget
+        self, request: ChatCompletionRequest, target: BedrockTarget
     ) -> tuple[Family, dict[str, Any]]:
         family = family_of(target.id)
         urls = _image_urls(request)
@@ -83,8 +75,13 @@ class BedrockChatBackend:
         context = contextvars.copy_context()
         return asyncio.get_running_loop().run_in_executor(_CALLS, context.run, self._converse, kwargs)
 
-    async def complete(self, request: ChatCompletionRequest, target: ChatTarget) -> ChatCompletion:
+    async def complete(self, request: ChatCompletionRequest, target: BedrockTarget) -> ChatCompletion:
         family, kwargs = await self._prepare(request, target)
+        return await self._complete(request, family, kwargs)
+
+    async def _complete(
+        self, request: ChatCompletionRequest, family: Family, kwargs: dict[str, Any]
+    ) -> ChatCompletion:
         options = response_options(request, family)
         chat_id = new_id()
         n = request.n or 1
@@ -98,13 +95,14 @@ class BedrockChatBackend:
         )
 
     async def stream(
-        self, request: ChatCompletionRequest, target: ChatTarget
+        self, request: ChatCompletionRequest, target: BedrockTarget
     ) -> AsyncIterator[ChatCompletionChunk]:
         family, kwargs = await self._prepare(request, target)
         options = response_options(request, family)
         if "toolConfig" in kwargs and not family.streaming_tools:
-            # The model cannot stream tool use: answer in one call and replay it as chunks.
-            completion = await self.complete(request, target)
+            # The model cannot stream tool use: answer in one call and replay it as chunks
+            # (with the request already prepared: its images are not fetched twice).
+            completion = await self._complete(request, family, kwargs)
             for chunk in completion_as_chunks(completion, include_usage=options.include_usage):
                 yield chunk
             return
@@ -134,51 +132,17 @@ class BedrockChatBackend:
         finally:
             await events.aclose()
 
-    async def _events(self, kwargs: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        closed = threading.Event()
-        holder: dict[str, Any] = {}
+    def _events(self, kwargs: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+        model = kwargs["modelId"]
 
-        def put(item: Any) -> None:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(queue.put_nowait, item)
+        def open_stream() -> Any:
+            return self._client.converse_stream(**kwargs)["stream"]
 
-        def pump() -> None:
-            try:
-                stream = self._client.converse_stream(**kwargs)["stream"]
-                holder["stream"] = stream
-                if closed.is_set():  # the consumer left while we were connecting
-                    stream.close()
-                    return
-                for event in stream:
-                    if closed.is_set():  # the consumer left: stop reading now
-                        break
-                    put(event)
-            except BaseException as exc:  # handed to the consumer, which maps or drops it
-                if not closed.is_set():
-                    put(_Failed(exc))
-            finally:
-                put(_END)
+        def map_error(exc: BaseException) -> BaseException:
+            if isinstance(exc, ClientError | BotoCoreError):
+                return map_bedrock_error(exc, model)
+            if isinstance(exc, RelayError):
+                return exc
+            return UpstreamError(f"The stream from {model} broke")
 
-        _PUMPS.submit(pump)
-        try:
-            while True:
-                item = await queue.get()
-                if item is _END:
-                    return
-                if isinstance(item, _Failed):
-                    if isinstance(item.exc, ClientError | BotoCoreError):
-                        raise map_bedrock_error(item.exc, kwargs["modelId"]) from item.exc
-                    if isinstance(item.exc, RelayError):
-                        raise item.exc
-                    raise UpstreamError(f"The stream from {kwargs['modelId']} broke") from item.exc
-                yield item
-        finally:
-            closed.set()
-            stream = holder.get("stream")
-            if stream is not None:
-                # Inline, not on the pump pool: that pool's workers may all be busy reading
-                # other streams, and a queued close would leave this upstream running.
-                # Closing the socket is a syscall, not a wait.
-                stream.close()
+        return pump(open_stream, map_error=map_error)

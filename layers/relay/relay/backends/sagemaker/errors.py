@@ -18,9 +18,14 @@ from relay.errors import (
     UpstreamError,
 )
 
-# A missing endpoint is not its own error code: SageMaker answers ValidationError with
-# "Endpoint <name> of account <id> not found." (and the same for inference components).
-_NOT_FOUND = re.compile(r"(Endpoint|Inference Component) .* not found", re.IGNORECASE)
+# A missing endpoint is not its own error code: the runtime answers ValidationError with
+# "Endpoint <name> of account <id> not found." (the same for inference components) and
+# DescribeEndpoint answers ValidationException with "Could not find endpoint <arn>.".
+# Reading the message is unavoidable, so it happens here and only here.
+_NOT_FOUND = re.compile(
+    r"(Endpoint|Inference Component) .* not found|Could not find (endpoint|inference component)\b(?! config)",
+    re.IGNORECASE,
+)
 NOT_READY_RETRY_AFTER = 10
 
 # code -> (error class, extra kwargs); ModelError and ValidationError are special-cased below.
@@ -34,6 +39,11 @@ _TABLE: dict[str, tuple[type[RelayError], dict[str, Any]]] = {
     "InternalStreamFailure": (UpstreamError, {}),
     "ModelStreamError": (UpstreamError, {}),
 }
+
+
+def is_missing_resource(exc: ClientError) -> bool:
+    """Whether a SageMaker validation error says the endpoint or inference component is missing."""
+    return bool(_NOT_FOUND.search(str(exc.response.get("Error", {}).get("Message", ""))))
 
 
 def _model_error(exc: ClientError, model: str) -> RelayError:
@@ -71,7 +81,7 @@ def map_sagemaker_error(exc: Exception, model: str) -> RelayError:
     if code == "ModelError":
         return _model_error(exc, model)
     if code == "ValidationError":
-        if _NOT_FOUND.search(message):
+        if is_missing_resource(exc):
             return ModelNotFoundError(
                 f"The model '{model}' is registered but its SageMaker endpoint was not found: {message}",
                 param="model",

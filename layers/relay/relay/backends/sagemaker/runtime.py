@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.sagemaker.errors import map_sagemaker_error
-from relay.services.registry import SageMakerTarget
+from relay.targets import SageMakerTarget
 
 JSON = "application/json"
 
@@ -48,22 +48,33 @@ class SageMakerRuntime:
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         return Invocation(payload, str(response.get("ContentType", JSON)), dict(headers))
 
-    def invoke_stream(
-        self, target: SageMakerTarget, body: bytes, *, content_type: str = JSON
-    ) -> Iterator[bytes]:
-        """PayloadPart bytes as they arrive. The call is made before the first `next()` returns,
-        so errors SageMaker answers before streaming surface with their real status."""
+    def invoke_stream(self, target: SageMakerTarget, body: bytes, *, content_type: str = JSON) -> PartStream:
+        """The endpoint's PayloadPart bytes. The call is made here, so errors SageMaker answers
+        before streaming surface with their real status."""
         kwargs = self._kwargs(target, body, content_type)
         try:
             response = self._client_factory().invoke_endpoint_with_response_stream(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise map_sagemaker_error(exc, target.id) from exc
-        return self._parts(response["Body"], target.id)
+        return PartStream(response["Body"], target.id)
 
-    @staticmethod
-    def _parts(stream: Any, model: str) -> Iterator[bytes]:
+
+class PartStream:
+    """PayloadPart bytes of one response stream; `close` (safe from another thread) drops
+    the connection, which ends a read blocked in the iterating thread."""
+
+    def __init__(self, events: Any, model: str) -> None:
+        self._events = events
+        self._model = model
+
+    def close(self) -> None:
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+
+    def __iter__(self) -> Iterator[bytes]:
         try:
-            for event in stream:
+            for event in self._events:
                 part = event.get("PayloadPart")
                 if part is not None:
                     yield part.get("Bytes", b"")
@@ -73,10 +84,8 @@ class SageMakerRuntime:
                         error = ClientError(
                             {"Error": {"Code": name, **event[name]}}, "InvokeEndpointWithResponseStream"
                         )
-                        raise map_sagemaker_error(error, model)
+                        raise map_sagemaker_error(error, self._model)
         except (ClientError, BotoCoreError) as exc:
-            raise map_sagemaker_error(exc, model) from exc
+            raise map_sagemaker_error(exc, self._model) from exc
         finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+            self.close()

@@ -43,7 +43,6 @@ class Defaults:
 
     guardrail_id: str = ""
     guardrail_version: str = ""
-    cache_system_prompt: bool = False
 
 
 @dataclass(frozen=True)
@@ -246,11 +245,7 @@ def to_converse(
     """Keyword arguments for `converse` / `converse_stream`."""
     extra: dict[str, Any] = {}
     _refuse_unsupported(request, family, extra)
-    cache_system = (
-        request.cache_system_prompt
-        if request.cache_system_prompt is not None
-        else defaults.cache_system_prompt
-    )
+    cache_system = bool(request.cache_system_prompt)
     if request.cache_system_prompt and not family.caching:
         raise BadRequestError("This model does not support prompt caching", param="cache_system_prompt")
     system, messages = convert_messages(

@@ -11,7 +11,7 @@ it would need the model's chat template, which only the container has.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from relay.errors import BadRequestError
@@ -72,7 +72,6 @@ class ChunkState:
     model: str
     include_usage: bool
     usage: CompletionUsage | None = None
-    seen: list[str] = field(default_factory=list)
 
 
 def event_to_chunks(payload: str, state: ChunkState) -> list[ChatCompletionChunk]:

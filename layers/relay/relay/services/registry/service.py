@@ -1,4 +1,4 @@
-"""Registering SageMaker endpoints as models: validation, the DescribeEndpoint check, storage.
+"""Registering SageMaker endpoints as models: validation, the endpoint check, storage.
 
 Decision on the check: an endpoint DescribeEndpoint reports as missing, Failed or Deleting
 is refused (400, param `endpoint_name`). When the endpoint cannot be described for any
@@ -11,61 +11,39 @@ skips the call (endpoints created later, or by another account's tooling).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from relay.backends.aws import error_code
 from relay.errors import BadRequestError, ModelNotFoundError
-from relay.observability import logger
 from relay.protocol.registry import RegisteredModel, RegisterModelRequest
-from relay.services.registry import ModelRegistryRepository, SageMakerTarget, normalize_model_id
+from relay.services.registry.models import (
+    REFUSED_STATUSES,
+    UNKNOWN,
+    SageMakerTarget,
+    normalize_model_id,
+    to_registered,
+)
+from relay.services.registry.repository import ModelRegistryRepository
 
-REFUSED_STATUSES = ("Failed", "Deleting")
-UNKNOWN = "unknown"
 
-
-def to_registered(target: SageMakerTarget, endpoint_status: str | None = None) -> RegisteredModel:
-    name, _, tag = target.id.partition("/")
-    return RegisteredModel(
-        id=target.id,
-        name=name,
-        tag=tag,
-        endpoint_name=target.endpoint_name,
-        inference_component=target.inference_component,
-        flavour=target.flavour,
-        type=target.type,
-        labels=list(target.labels),
-        parameter_template=target.parameter_template,
-        metadata=target.metadata,
-        created=target.created_at,
-        endpoint_status=endpoint_status,
-    )
+class Endpoints(Protocol):
+    def status(self, endpoint_name: str) -> str | None:
+        """The endpoint's status, None when it does not exist, `unknown` when it cannot tell."""
+        ...
 
 
 class ModelRegistration:
-    def __init__(self, registry: ModelRegistryRepository, sagemaker_factory: Callable[[], Any]) -> None:
+    def __init__(self, registry: ModelRegistryRepository, endpoints: Endpoints) -> None:
         self._registry = registry
-        self._sagemaker = sagemaker_factory
+        self._endpoints = endpoints
 
     def endpoint_status(self, endpoint_name: str) -> str:
-        try:
-            described = self._sagemaker().describe_endpoint(EndpointName=endpoint_name)
-        except ClientError as exc:
-            message = str(exc.response.get("Error", {}).get("Message", ""))
-            if error_code(exc) == "ValidationException" and "not find" in message.lower():
-                raise BadRequestError(
-                    f"SageMaker endpoint {endpoint_name} does not exist in this account and region",
-                    param="endpoint_name",
-                    code="endpoint_not_found",
-                ) from exc
-            logger.warning("DescribeEndpoint failed; registering anyway", extra={"code": error_code(exc)})
-            return UNKNOWN
-        except BotoCoreError:
-            logger.warning("DescribeEndpoint unreachable; registering anyway")
-            return UNKNOWN
-        status = str(described.get("EndpointStatus", UNKNOWN))
+        status = self._endpoints.status(endpoint_name)
+        if status is None:
+            raise BadRequestError(
+                f"SageMaker endpoint {endpoint_name} does not exist in this account and region",
+                param="endpoint_name",
+                code="endpoint_not_found",
+            )
         if status in REFUSED_STATUSES:
             raise BadRequestError(
                 f"SageMaker endpoint {endpoint_name} is {status}",

@@ -7,7 +7,8 @@ address that was checked (so a second DNS answer cannot swap it), with TLS still
 verified against the host name. Redirects are followed only through the same guard.
 Size and time are capped; only JPEG, PNG, GIF and WebP bytes are accepted.
 
-Tests inject `resolver` and `transport`; production code has no bypass.
+Tests inject `resolver` and `transport`; production code has no bypass. This is an IO adapter
+(httpx), so it lives with the backends that use it.
 """
 
 from __future__ import annotations

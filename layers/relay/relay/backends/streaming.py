@@ -1,0 +1,98 @@
+"""One thread pump for blocking upstream streams (ConverseStream, InvokeEndpointWithResponseStream).
+
+boto3 blocks, so a stream is opened and read by one pump thread that hands items to the
+event loop with `call_soon_threadsafe` (a few microseconds per item, instead of a
+thread-pool round trip per item). The pump runs in a copy of the caller's context, so
+log lines written while opening or reading keep the request id.
+
+Closing the async iterator (the client went away) closes the upstream stream at once,
+which drops its connection; the pump thread then stops reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import AsyncGenerator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+T_co = TypeVar("T_co", covariant=True)
+Item = TypeVar("Item")
+
+# One long-lived thread per open stream; the bound is far above what one Lambda
+# instance or uvicorn worker serves at once.
+_PUMPS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="stream-pump")
+_END = object()
+
+
+class UpstreamStream(Protocol[T_co]):
+    """What a backend opens: items to iterate, and a `close` that is safe from another thread."""
+
+    def __iter__(self) -> Iterator[T_co]: ...
+
+    def close(self) -> None: ...
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+async def pump(
+    open_stream: Callable[[], UpstreamStream[Item]],
+    *,
+    map_error: Callable[[BaseException], BaseException],
+) -> AsyncGenerator[Item, None]:
+    """Items of the stream `open_stream` opens (on the pump thread), as they arrive.
+
+    An error raised while opening or reading is raised here as `map_error(exc)`; an error
+    before the first item therefore surfaces from the first `__anext__`.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    closed = threading.Event()
+    holder: dict[str, UpstreamStream[Item]] = {}
+
+    def put(item: Any) -> None:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def run() -> None:
+        try:
+            stream = open_stream()
+            holder["stream"] = stream
+            if closed.is_set():  # the consumer left while we were connecting
+                stream.close()
+                return
+            for item in stream:
+                if closed.is_set():  # the consumer left: stop reading now
+                    break
+                put(item)
+        except BaseException as exc:  # handed to the consumer, which maps or drops it
+            if not closed.is_set():
+                put(_Failed(exc))
+        finally:
+            put(_END)
+
+    _PUMPS.submit(contextvars.copy_context().run, run)
+    try:
+        while True:
+            item = await queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                mapped = map_error(item.exc)
+                if mapped is item.exc:
+                    raise mapped
+                raise mapped from item.exc
+            yield item
+    finally:
+        closed.set()
+        stream = holder.get("stream")
+        if stream is not None:
+            # Inline, not on the pump pool: that pool's workers may all be busy reading
+            # other streams, and a queued close would leave this upstream running.
+            # Closing the socket is a syscall, not a wait.
+            stream.close()
