@@ -73,7 +73,7 @@ def test_sdk_exceptions(openai_client: Any, http: Any) -> None:
         openai_client.embeddings.create(model="amazon.titan-embed-text-v2:0", input="[[fault:throttle]]")
     with pytest.raises(openai.BadRequestError):
         openai_client.embeddings.create(model="cohere.embed-english-v3", input="x", dimensions=8)
-    with pytest.raises(openai.APIError):
+    with pytest.raises(openai.APIError) as caught:
         list(
             openai_client.chat.completions.create(
                 model="emu-chat/test",
@@ -81,6 +81,8 @@ def test_sdk_exceptions(openai_client: Any, http: Any) -> None:
                 stream=True,
             )
         )
+    # An error event after the 200 raises the base class; a dropped connection would not.
+    assert type(caught.value) is openai.APIError and caught.value.type == "api_error"
 
 
 def test_transcription_via_sdk(openai_client: Any, http: Any) -> None:

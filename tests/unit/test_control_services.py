@@ -9,7 +9,13 @@ from dataclasses import replace
 import pytest
 
 from relay.backends.s3 import InMemoryObjectStore
-from relay.errors import BadRequestError, ConflictError, NotFoundError, PayloadTooLargeError
+from relay.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
 from relay.services.auth import Authenticator
 from relay.services.control.datasets import DatasetService, safe_filename
 from relay.services.control.projects import ProjectService
@@ -175,5 +181,5 @@ def test_revoked_key_leaves_the_cache_of_this_instance() -> None:
     keys.delete(record.id)
     assert auth.authenticate(plaintext).key_id == record.id  # still cached: the documented TTL
     auth.forget(record.id)
-    with pytest.raises(Exception, match="Incorrect API key"):
+    with pytest.raises(AuthenticationError, match="Incorrect API key"):
         auth.authenticate(plaintext)
