@@ -198,12 +198,20 @@ def env_names_in_python(source: str) -> set[str]:
     """Environment variable names a module reads.
 
     Any string literal spelled `RELAY_*` counts (the settings module keeps them as constants and
-    passes them to helpers), plus literal names given to os.environ / os.getenv.
+    passes them to helpers), as does the value of any `ENV_*` constant (names outside the RELAY_
+    prefix, such as the deployment settings), plus literal names given to os.environ / os.getenv.
     """
     names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and _RELAY_NAME.match(node.value):
             names.add(node.value)
+        elif (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id.startswith("ENV_") for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            names.add(node.value.value)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
             owner = node.func.value
             owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")

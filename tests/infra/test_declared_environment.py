@@ -130,10 +130,13 @@ def test_scanner_finds_the_ways_code_reads_the_environment(tmp_path: Path) -> No
             'c = os.getenv("FROM_GETENV")',
             'd = environ.get("FROM_BARE_ENVIRON")',
             'e = "not an env var"',
+            'ENV_PREFIX = "RESOURCE_PREFIX"',
+            'NOT_ENV = "OTHER_CONSTANT"',
         ]
     )
     assert env_names_in_python(source) == {
         "RELAY_TABLE_NAME",
+        "RESOURCE_PREFIX",
         "FROM_SUBSCRIPT",
         "FROM_GET",
         "FROM_GETENV",

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from .stack import REPO_ROOT, as_list, declared_environment, policy_statements, serverless_functions
+from .stack import (
+    REPO_ROOT,
+    as_list,
+    declared_environment,
+    env_names_in_python,
+    policy_statements,
+    serverless_functions,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -54,6 +61,17 @@ DEPLOYER_ARN = (
 STATE_MACHINE_ARN = (
     "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-deployment"
 )
+# The settings the deployments design fixed, as every function gets them (Globals).
+DEPLOYMENT_ENV = {
+    "RESOURCE_PREFIX": {"Ref": "AWS::StackName"},
+    "DEPLOYMENT_STATE_MACHINE_ARN": {"Fn::Sub": STATE_MACHINE_ARN},
+    "DEPLOYER_FUNCTION_NAME": {"Fn::Sub": DEPLOYER_ARN},
+    "SCHEDULE_GROUP_NAME": {"Ref": "DeploymentScheduleGroup"},
+    "SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
+    "SAGEMAKER_EXECUTION_ROLE_ARN": {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]},
+    "DEPLOYMENT_POLL_SECONDS": "30",
+    "DEPLOYMENT_TIMEOUT_SECONDS": {"Ref": "DeploymentTimeoutSeconds"},
+}
 LAMBDA_RETRY_ERRORS = {
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -98,7 +116,7 @@ def test_deployer_is_built_like_the_other_workers(template: dict[str, Any]) -> N
     assert not {"Runtime", "Architectures"} & (set(deployer) | set(pipeline))
     assert deployer["Role"] == {"Fn::GetAtt": ["DeployerRole", "Arn"]}
     assert deployer["LoggingConfig"] == {"LogGroup": {"Ref": "DeployerLogGroup"}}
-    # The fixed name that RELAY_DEPLOYER_FUNCTION_NAME and the SchedulerRole spell out.
+    # The fixed name that DEPLOYER_FUNCTION_NAME and the SchedulerRole spell out.
     assert deployer["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-deployer"}
 
 
@@ -201,19 +219,16 @@ def test_deployment_timeout_parameter(template: dict[str, Any]) -> None:
 
 
 def test_deployment_settings_are_declared_for_every_function(template: dict[str, Any]) -> None:
-    expected = {
-        "RELAY_RESOURCE_PREFIX": {"Ref": "AWS::StackName"},
-        "RELAY_DEPLOYMENT_STATE_MACHINE_ARN": {"Fn::Sub": STATE_MACHINE_ARN},
-        "RELAY_DEPLOYER_FUNCTION_NAME": {"Fn::Sub": DEPLOYER_ARN},
-        "RELAY_SCHEDULE_GROUP_NAME": {"Ref": "DeploymentScheduleGroup"},
-        "RELAY_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["SchedulerRole", "Arn"]},
-        "RELAY_SAGEMAKER_EXECUTION_ROLE_ARN": {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]},
-        "RELAY_DEPLOYMENT_POLL_SECONDS": "30",
-        "RELAY_DEPLOYMENT_TIMEOUT_SECONDS": {"Ref": "DeploymentTimeoutSeconds"},
-    }
     for function_id in ("DataPlaneFunction", "ControlPlaneFunction", "DeployerFunction"):
         env = declared_environment(function_id, template)
-        assert {name: env.get(name) for name in expected} == expected, function_id
+        assert {name: env.get(name) for name in DEPLOYMENT_ENV} == DEPLOYMENT_ENV, function_id
+
+
+def test_deployment_settings_are_the_ones_the_code_reads() -> None:
+    """The template and `relay.settings` spell each name once; a typo on either side fails here."""
+    settings = (REPO_ROOT / "layers" / "relay" / "relay" / "settings.py").read_text(encoding="utf-8")
+    read = env_names_in_python(settings)
+    assert set(DEPLOYMENT_ENV) <= read, sorted(set(DEPLOYMENT_ENV) - read)
 
 
 def test_fixed_name_arns_match_the_resources_they_name(template: dict[str, Any]) -> None:
