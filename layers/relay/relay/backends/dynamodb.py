@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -11,21 +13,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.aws import error_code
 from relay.errors import ConflictError, NotFoundError, RateLimitError, RelayError, ServiceUnavailableError
+from relay.observability import logger
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-# Codes that say "try again shortly"; anything not listed here is a bug or a permissions
-# problem and is re-raised as it is, so it reaches the logs with its traceback.
-_RETRYABLE = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
+# Codes that say "slow down" (429) and "not now" (503). Anything else is a bug or a permissions
+# problem: a 500 whose cause, with its traceback, goes to the logs.
+_THROTTLED = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
+_UNAVAILABLE = frozenset({"InternalServerError", "ServiceUnavailable"})
+_CONDITION_FAILED = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -69,7 +68,7 @@ def raise_mapped(
     conflict: str | None = None,
     not_found: str | None = None,
 ) -> NoReturn:
-    """Raise the domain error for a DynamoDB failure, `from exc`; unknown errors are re-raised.
+    """Raise the domain error for a DynamoDB failure, `from exc`; no botocore error escapes.
 
     A failed condition means `conflict` (409) when given, else `not_found` (404); callers say
     which one their condition expresses. A cancelled transaction is read the same way.
@@ -79,7 +78,7 @@ def raise_mapped(
     if not isinstance(exc, ClientError):
         raise exc
     code = error_code(exc)
-    if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+    if code in _CONDITION_FAILED:
         error: RelayError
         if conflict is not None:
             error = ConflictError(conflict)
@@ -90,9 +89,43 @@ def raise_mapped(
         raise error from exc
     if code == "TransactionConflictException":
         raise ConflictError("Another request is changing the same records; try again") from exc
-    if code in _RETRYABLE:
+    if code in _THROTTLED:
         raise RateLimitError("The table is busy; try again shortly", retry_after=1) from exc
-    raise exc
+    if code in _UNAVAILABLE:
+        raise ServiceUnavailableError("The table is unavailable; try again shortly", retry_after=1) from exc
+    logger.error("DynamoDB refused a request", extra={"code": code}, exc_info=exc)
+    raise RelayError(f"The table refused the request ({code or 'unknown error'})") from exc
+
+
+@dataclass(frozen=True)
+class ConditionFailed:
+    """What DynamoDB tells about a failed condition, for the feature to name its own error."""
+
+    item: dict[str, Any] | None  # the item as it was (ReturnValuesOnConditionCheckFailure=ALL_OLD)
+    reasons: list[str]  # per-item codes of a cancelled transaction ('None' for items that passed)
+
+
+@contextmanager
+def dynamodb_errors(
+    *,
+    conflict: str | None = None,
+    not_found: str | None = None,
+    on_condition: Callable[[ConditionFailed], RelayError | None] | None = None,
+) -> Iterator[None]:
+    """Map every botocore error raised inside the block, once, to a domain error.
+
+    `on_condition` may name the error for a failed condition from what DynamoDB returned;
+    when it returns None the `conflict` / `not_found` rule of `raise_mapped` applies.
+    """
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        if on_condition is not None and error_code(exc) in _CONDITION_FAILED:
+            old = (getattr(exc, "response", None) or {}).get("Item")
+            error = on_condition(ConditionFailed(from_item(old) if old else None, cancellation_reasons(exc)))
+            if error is not None:
+                raise error from exc
+        raise_mapped(exc, conflict=conflict, not_found=not_found)
 
 
 def cancellation_reasons(exc: Exception) -> list[str]:
