@@ -51,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("RELAY_STACK_NAME", ""),
         help="with --real-aws: read the table, bucket and secret from this deployed stack's outputs",
     )
+    parser.add_argument(
+        "--scaler-seconds",
+        type=float,
+        default=float(os.environ["RELAY_LOCAL_SCALER_SECONDS"])
+        if os.environ.get("RELAY_LOCAL_SCALER_SECONDS")
+        else None,
+        help="run the idle scaler every this many seconds instead of the template's rate (0: never)",
+    )
     args = parser.parse_args(argv)
 
     stack = None
@@ -64,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from local.stack import LocalStack
 
-        stack = LocalStack(host=args.host).start()
+        stack = LocalStack(host=args.host, scaler_seconds=args.scaler_seconds).start()
         key = stack.admin_key
 
     from relay.http.app import create_local_app
@@ -74,9 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     print(SNIPPET.format(base=base, key=key), flush=True)
+    state_file = None
+    if stack is not None:  # for scripts and the `relay` CLI (local/state.py)
+        from local import state
+        from local.stack import EMULATED_SERVICES
+
+        state_file = state.state_file_path()
+        region, names = os.environ["AWS_DEFAULT_REGION"], stack.resources.names
+        state.write_state(state_file, state.build_state(base, key, EMULATED_SERVICES, names, region))
     try:
         server.run()
     finally:
+        if state_file is not None:
+            state.remove_state(state_file)
         if stack is not None:
             stack.stop()
     return 0

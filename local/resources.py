@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from local.functions import LocalFunction
+from local.schedules import LocalSchedule, create_schedules
 from local.statemachines import create_state_machines, name_functions_and_roles
 from local.template import load_template, resources_of_type
 
@@ -28,6 +29,7 @@ class LocalResources:
     admin_key: str = ""
     environment: dict[str, str] = field(default_factory=dict)
     functions: list[LocalFunction] = field(default_factory=list)  # run in-process by state machines
+    schedules: list[LocalSchedule] = field(default_factory=list)  # in moto's Scheduler; rates fired locally
 
 
 class _Resolver:
@@ -106,7 +108,7 @@ def physical_name(logical_id: str, kind: str) -> str:
 def create_resources(
     session: Any, admin_key: str, region: str, template: dict[str, Any] | None = None
 ) -> LocalResources:
-    """Create tables, buckets and secrets on the endpoints `session` points at."""
+    """Create tables, buckets, secrets, schedules and state machines on the endpoints `session` points at."""
     template = template or load_template()
     out = LocalResources(admin_key=admin_key)
     ddb = session.client("dynamodb", region_name=region)
@@ -149,8 +151,10 @@ def create_resources(
         except secrets.exceptions.ResourceExistsException:
             arn = secrets.put_secret_value(SecretId=name, SecretString=admin_key)["ARN"]
         out.names[logical_id] = arn
-    out.functions = name_functions_and_roles(template, out.names, region)
-    create_state_machines(session, template, out.names, _Resolver(template, out.names, region), region)
+    resolver = _Resolver(template, out.names, region)
+    out.functions = name_functions_and_roles(template, out.names, region, resolver)
+    out.schedules = create_schedules(session, template, out.names, resolver, region)
+    create_state_machines(session, template, out.names, resolver, region)
     out.environment = function_environment(template, out.names, region)
     return out
 

@@ -29,6 +29,7 @@ from local.emulators import (
 )
 from local.emulators.server import EmulatorServer, Router
 from local.resources import LocalResources, create_resources
+from local.schedules import RateTicker
 
 REGION = "us-east-1"
 # Services moto serves (AWS_ENDPOINT_URL) and those the emulators serve.
@@ -62,7 +63,11 @@ class LocalStack:
     emulator_url: str = ""
     resources: LocalResources = field(default_factory=LocalResources)
     applied_env: dict[str, str] = field(default_factory=dict)
+    # Period of the template's rate schedules (the idle scaler): None keeps the template's own
+    # rate (5 minutes), a number of seconds replaces it, 0 turns them off.
+    scaler_seconds: float | None = None
     _moto: object | None = None
+    _ticker: RateTicker | None = None
     _emulator: EmulatorServer | None = None
 
     def start(self) -> LocalStack:
@@ -95,6 +100,8 @@ class LocalStack:
         self._set("AWS_ENDPOINT_URL_SAGEMAKER", self.emulator_url, override=False)
         # Training jobs on the local stack take seconds, not hours: poll them every 2 s.
         self._set("RELAY_TRAINING_POLL_SECONDS", "2", override=False)
+        # Local endpoints and inference components settle in seconds: poll them every second.
+        self._set("DEPLOYMENT_POLL_SECONDS", "1", override=False)
         # Step Functions executes state machines (moto's interpreter, patched: local/stepfunctions.py);
         # on before the state machines are created, so they land in the executing backend.
         stepfunctions.install([])
@@ -107,6 +114,8 @@ class LocalStack:
         _declare_emulated_endpoints(session.client("sagemaker"))
         for key, value in self.resources.environment.items():
             self._set(key, value, override=False)
+        # After the environment: the functions the schedules invoke read their settings from it.
+        self._ticker = RateTicker(self.resources.schedules, self.scaler_seconds).start()
         return self
 
     def _set(self, key: str, value: str, *, override: bool) -> None:
@@ -115,6 +124,8 @@ class LocalStack:
             self.applied_env[key] = value
 
     def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
         if self._emulator is not None:
             self._emulator.stop()
         if self._moto is not None:

@@ -25,12 +25,17 @@ def _slug(logical_id: str) -> str:
 
 
 def name_functions_and_roles(
-    template: dict[str, Any], names: dict[str, str], region: str
+    template: dict[str, Any], names: dict[str, str], region: str, resolver: Any
 ) -> list[LocalFunction]:
-    """Record ARNs for functions, roles and log groups (what Refs and GetAtts resolve to)."""
+    """Record ARNs for functions, roles and log groups (what Refs and GetAtts resolve to).
+
+    A function with a FunctionName gets that name, as on AWS: ARNs the template builds from it
+    (to avoid dependency cycles) then name the function the local stack runs.
+    """
     functions = []
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
-        name = f"relay-local-{_slug(logical_id)}"
+        fixed = resource.get("Properties", {}).get("FunctionName")
+        name = str(resolver.resolve(fixed)) if fixed else f"relay-local-{_slug(logical_id)}"
         arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
         names[logical_id] = arn
         properties = resource.get("Properties", {})
