@@ -34,7 +34,7 @@ from local.schedules import RateTicker
 REGION = "us-east-1"
 # Services moto serves (AWS_ENDPOINT_URL) and those the emulators serve.
 EMULATED_SERVICES = ("BEDROCK", "BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "SAGEMAKER_RUNTIME", "LAMBDA")
-# Later issues register their emulators here: each takes the shared router.
+# Each emulator adds its routes to the one router the emulator server dispatches on.
 EMULATOR_REGISTRARS: list[Callable[[Router], None]] = [bedrock.register, bedrock_runtime.register]
 EMULATOR_REGISTRARS += [sagemaker_runtime.register, bedrock_invoke.register, bedrock_agent_runtime.register]
 # The training API (CreateTrainingJob & co.) runs jobs on CPU; other SageMaker calls go on to moto.

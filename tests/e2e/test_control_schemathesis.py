@@ -29,7 +29,7 @@ SPEC = Path(__file__).resolve().parent.parent / "specs" / "control-plane-openapi
 schema = (
     schemathesis.openapi.from_path(SPEC)
     .include(path_regex=r"^/v1/(projects|testing-functions)")
-    # Training jobs and deployments belong to later issues.
+    # Deployments are not served yet; training-job routes answer 404 for an unknown project, unlisted below.
     .exclude(path_regex=r"/(training-jobs|deployments)")
 )
 

@@ -50,7 +50,7 @@ def test_web_adapter_variables_only_on_the_data_plane() -> None:
     assert not [name for name in control_plane if name.startswith("AWS_LWA_")]
 
 
-# Read by code whose infrastructure a later change adds to template.yaml; until then the code
+# Read by code whose infrastructure template.yaml does not declare yet; meanwhile the code
 # treats them as unset (training reports that no pipeline is deployed). Remove a name from
 # here when template.yaml declares it - the test below insists.
 DEFERRED: dict[str, str] = {}

@@ -1,5 +1,5 @@
 """Rerank: Cohere/Jina-style request; the answer carries both `data` (the deployer's
-shape in the seed docs) and `results` (what Cohere and Jina clients read)."""
+shape, kept for clients of that SageMaker model deployer) and `results` (what Cohere and Jina read)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class RerankRequest(BaseModel):
     query: str = Field(min_length=1)
     documents: list[str | RerankDocumentObject] = Field(min_length=1, max_length=MAX_DOCUMENTS)
     top_n: int | None = Field(default=None, ge=1)
-    # The seed docs' name for top_n.
+    # The SageMaker deployer API's name for top_n, which its clients send.
     max_rerank: int | None = Field(default=None, ge=1)
     return_documents: bool = True
     return_metadata: bool = False

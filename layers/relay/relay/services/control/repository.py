@@ -81,7 +81,7 @@ class InMemoryProjectRepository:
         self.lock = threading.Lock()
         self.projects: dict[str, Project] = {}
         self.datasets: dict[tuple[str, str], Dataset] = {}
-        # Written by later issues' services; tests seed them directly.
+        # The training and deployment features write these; tests of project reads seed them directly.
         self.training_jobs: dict[str, list[dict[str, object]]] = {}
         self.deployments: dict[str, list[dict[str, object]]] = {}
 
