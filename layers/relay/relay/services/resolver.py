@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from relay.backends.bedrock.catalog import BedrockCatalog
-from relay.errors import BadRequestError, ModelNotFoundError, PermissionDeniedError, RelayError
+from relay.errors import BadRequestError, ModelNotFoundError, PermissionDeniedError, ServiceUnavailableError
 from relay.services.registry.repository import ModelRegistryRepository
 from relay.targets import BedrockTarget, SageMakerTarget, Target
 
@@ -80,10 +80,10 @@ class ModelResolver:
         """Blocking. The target for an id (ARNs excluded), or None when no source has it."""
         if is_registry_id(model_id):
             return self._registry.get(model_id)
-        catalog_error: RelayError | None = None
+        catalog_error: ServiceUnavailableError | None = None
         try:
             found = self._catalog.get(model_id)
-        except RelayError as exc:  # the catalogue is down: the registry may still answer
+        except ServiceUnavailableError as exc:  # the catalogue is down: the registry may still answer
             catalog_error, found = exc, None
         if found is not None:
             return BedrockTarget(model_id, found.type)
