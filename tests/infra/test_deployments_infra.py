@@ -420,3 +420,20 @@ def test_readme_lists_every_stack_parameter(template: dict[str, Any]) -> None:
     }
     missing = sorted(name for name in template["Parameters"] if name not in table)
     assert not missing, f"README's parameter table lacks {missing}"
+
+
+def test_readme_states_each_engine_instance_and_price_from_the_catalogue() -> None:
+    catalogue = json.loads(
+        (REPO_ROOT / "layers" / "relay" / "relay" / "catalogue" / "base_models.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Deploy a fine-tuned model") :]
+    served = [m for m in catalogue["models"] if "serving" in m]
+    assert served
+    for model in served:
+        serving = model["serving"]
+        row = f"| {model['name']} | {serving['instance_type']} | ~${serving['hourly_usd']:.2f}/h |"
+        assert row in section, row
+    assert "for endpoint usage" in section and "several minutes" in section
