@@ -58,7 +58,8 @@ def test_request_limits_come_from_one_payload_budget() -> None:
     assert LAMBDA_INVOKE_PAYLOAD_BYTES == 6_291_456
     assert DEFAULT_MAX_BODY_BYTES == 6_225_920
     assert MULTIPART_BODY_MAX_BYTES == 4_669_440
-    assert DEFAULT_MAX_AUDIO_BYTES == DATASET_INLINE_MAX_BYTES == 4_653_056
+    assert DATASET_INLINE_MAX_BYTES == 4_653_056
+    assert DEFAULT_MAX_AUDIO_BYTES == 4_665_344
     # The largest multipart body, base64-encoded as API Gateway hands it over, fills exactly the
     # room left beside the event envelope: no more, or Lambda refuses the invocation.
     assert len(base64.b64encode(b"\0" * MULTIPART_BODY_MAX_BYTES)) == DEFAULT_MAX_BODY_BYTES

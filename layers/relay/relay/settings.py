@@ -42,15 +42,17 @@ ENV_DEPLOYMENT_TIMEOUT_SECONDS = "DEPLOYMENT_TIMEOUT_SECONDS"
 # body travels inside the JSON event beside the headers and requestContext; 64 KiB is kept for
 # those, leaving 6,225,920 bytes of JSON body. Multipart bodies (a binary media type in the
 # template) arrive base64-encoded, 4 characters for every 3 bytes, so that room holds 4,669,440
-# raw bytes. 16 KiB of it goes to the form's boundaries, part headers and text fields (an audio
-# prompt, a dataset name), leaving 4,653,056 bytes (4.44 MiB) for the uploaded file itself.
+# raw bytes. Each form keeps part of that for its boundaries, part headers and text fields: a
+# dataset form 16 KiB (4,653,056 bytes, 4.44 MiB, for the file), an audio form 4 KiB for its few
+# short fields (4,665,344 bytes for the audio, the limit the transcription route has always had).
 LAMBDA_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
 LAMBDA_EVENT_ENVELOPE_BYTES = 64 * 1024
 MULTIPART_FRAMING_BYTES = 16 * 1024
+AUDIO_FORM_FRAMING_BYTES = 4 * 1024
 DEFAULT_MAX_BODY_BYTES = LAMBDA_INVOKE_PAYLOAD_BYTES - LAMBDA_EVENT_ENVELOPE_BYTES
 MULTIPART_BODY_MAX_BYTES = DEFAULT_MAX_BODY_BYTES // 4 * 3
 MULTIPART_FILE_MAX_BYTES = MULTIPART_BODY_MAX_BYTES - MULTIPART_FRAMING_BYTES
-DEFAULT_MAX_AUDIO_BYTES = MULTIPART_FILE_MAX_BYTES
+DEFAULT_MAX_AUDIO_BYTES = MULTIPART_BODY_MAX_BYTES - AUDIO_FORM_FRAMING_BYTES
 # Titan embeds one text per InvokeModel call; this many calls run at once per request.
 DEFAULT_EMBEDDING_CONCURRENCY = 8
 DEFAULT_CATALOG_TTL = 300.0

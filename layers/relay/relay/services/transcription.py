@@ -7,14 +7,14 @@ import json
 from relay.backends.sagemaker.runtime import SageMakerRuntime
 from relay.errors import BadRequestError, PayloadTooLargeError, UpstreamError
 from relay.services.resolver import ModelResolver
-from relay.settings import MULTIPART_FRAMING_BYTES
+from relay.settings import AUDIO_FORM_FRAMING_BYTES
 from relay.targets import SageMakerTarget
 from relay.translate.sagemaker.whisper import Transcript, parse_whisper, whisper_body
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 TIMED_FORMATS = ("srt", "vtt", "verbose_json")
 # Room in the multipart body for the form's other fields and boundaries (see settings).
-FORM_ALLOWANCE = MULTIPART_FRAMING_BYTES
+FORM_ALLOWANCE = AUDIO_FORM_FRAMING_BYTES
 
 
 class TranscriptionService:
