@@ -291,15 +291,19 @@ def test_control_plane_manages_but_does_not_infer(transformed: dict[str, Any]) -
     assert not {a for a in actions if a.startswith(("bedrock:Invoke", "sagemaker:Invoke"))}
 
 
-def test_control_plane_invokes_only_the_pipeline_worker(transformed: dict[str, Any]) -> None:
-    """Large dataset uploads are handed to the worker; no other function is reachable."""
+def test_control_plane_invokes_only_the_pipeline_worker_and_the_deployer(transformed: dict[str, Any]) -> None:
+    """Large dataset uploads go to the pipeline worker, engine deactivation and teardown to the
+    deployer; no other function is reachable."""
     statements = [
         s
         for s in _allows(_role_of(transformed, "ControlPlaneFunction")[1])
         if any(a.startswith("lambda:") for a in as_list(s["Action"]))
     ]
-    assert [as_list(s["Action"]) for s in statements] == [["lambda:InvokeFunction"]]
-    assert as_list(statements[0]["Resource"]) == [{"Fn::GetAtt": ["PipelineFunction", "Arn"]}]
+    assert [as_list(s["Action"]) for s in statements] == [["lambda:InvokeFunction"]] * 2
+    assert [as_list(s["Resource"]) for s in statements] == [
+        [{"Fn::GetAtt": ["PipelineFunction", "Arn"]}],
+        [{"Fn::GetAtt": ["DeployerFunction", "Arn"]}],
+    ]
     env = transformed["Resources"]["ControlPlaneFunction"]["Properties"]["Environment"]["Variables"]
     assert env["RELAY_WORKER_FUNCTION_NAME"] == {"Ref": "PipelineFunction"}
 
