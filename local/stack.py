@@ -24,8 +24,7 @@ from local.emulators import (
     bedrock_invoke,
     bedrock_runtime,
     lambda_invoke,
-    sagemaker_runtime,
-    sagemaker_training,
+    sagemaker_hosting,
 )
 from local.emulators.server import EmulatorServer, Router
 from local.resources import LocalResources, create_resources
@@ -36,9 +35,11 @@ REGION = "us-east-1"
 EMULATED_SERVICES = ("BEDROCK", "BEDROCK_RUNTIME", "BEDROCK_AGENT_RUNTIME", "SAGEMAKER_RUNTIME", "LAMBDA")
 # Each emulator adds its routes to the one router the emulator server dispatches on.
 EMULATOR_REGISTRARS: list[Callable[[Router], None]] = [bedrock.register, bedrock_runtime.register]
-EMULATOR_REGISTRARS += [sagemaker_runtime.register, bedrock_invoke.register, bedrock_agent_runtime.register]
-# The training API (CreateTrainingJob & co.) runs jobs on CPU; other SageMaker calls go on to moto.
-EMULATOR_REGISTRARS += [sagemaker_training.register]
+EMULATOR_REGISTRARS += [bedrock_invoke.register, bedrock_agent_runtime.register]
+# The hosting API (endpoints, inference components) serves tiny-local checkpoints on CPU behind the
+# sagemaker-runtime routes it registers; the training API (CreateTrainingJob & co.) runs jobs on CPU;
+# other SageMaker calls go on to moto.
+EMULATOR_REGISTRARS += [sagemaker_hosting.register]
 # Lambda's Invoke runs template functions in-process (moto's Lambda needs Docker): the control
 # plane hands large dataset uploads to the pipeline worker this way.
 EMULATOR_REGISTRARS += [lambda_invoke.register]
@@ -124,6 +125,7 @@ class LocalStack:
             self.applied_env[key] = value
 
     def stop(self) -> None:
+        sagemaker_hosting.shutdown()  # the serving processes of deployed components
         if self._ticker is not None:
             self._ticker.stop()
         if self._emulator is not None:
@@ -162,3 +164,5 @@ def _declare_emulated_endpoints(sagemaker: Any) -> None:
             ],
         )
         sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    for name in EMULATED_ENDPOINTS:  # endpoints are Creating for a moment, as on AWS
+        sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 0.1})

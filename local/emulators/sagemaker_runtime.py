@@ -5,7 +5,14 @@ contains, longest first (`tei-embedding`, `tei-rerank`, `classifier`, `whisper`,
 `tgi`). EMULATED_ENDPOINTS lists canonical names; any other name containing a token works
 too (`my-tgi-endpoint`), and a name containing none is "not found", as SageMaker says it.
 
-Streams carry the container's bytes in PayloadPart events (the raw bytes are the event
+Endpoints the hosting emulator serves for real (`sagemaker_hosting`) are answered by their serving
+process instead: the request goes to the container as is (`InferenceComponentName` picks the
+component; an inference-component endpoint without it, an unknown component, or one at copy count
+0 get SageMaker's ValidationError), a container's 4xx/5xx comes back as ModelError, and a stream
+is relayed one PayloadPart per chunk the container writes. Each such invocation is counted in
+CloudWatch (`serving/metrics.py`).
+
+The canned flavours' streams carry the container's bytes in PayloadPart events (the raw bytes are the event
 payload, as botocore's model declares `Bytes` an event payload blob), cut at
 deterministic but irregular sizes so one part may hold half an SSE event, half a UTF-8
 character, or several events.
@@ -15,12 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from local.emulators import faults
 from local.emulators.eventstream import encode_message
 from local.emulators.sagemaker_containers import FLAVOURS, ContainerError, stream_bytes
 from local.emulators.server import AbortStream, Request, Response, Router, StreamResponse, aws_error
+from local.emulators.serving.hosting import Hosting, Route, Unroutable
+from local.emulators.serving.metrics import Metrics
+from local.emulators.serving.process import Reply
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -152,6 +162,76 @@ def invoke_stream(request: Request) -> Response | StreamResponse:
     )
 
 
-def register(router: Router) -> None:
-    router.add("POST", "/endpoints/(?P<endpoint>[^/]+)/invocations", invoke)
-    router.add("POST", "/endpoints/(?P<endpoint>[^/]+)/invocations-response-stream", invoke_stream)
+COMPONENT_HEADER = "x-amzn-sagemaker-inference-component"
+
+
+class HostedRuntime:
+    """Invocations of endpoints the hosting emulator serves; anything else goes to the canned flavours."""
+
+    def __init__(self, hosting: Hosting, metrics: Metrics | None = None) -> None:
+        self.hosting, self.metrics = hosting, metrics or Metrics()
+
+    def _route(self, request: Request) -> Route | Response | None:
+        endpoint = request.params["endpoint"]
+        component = request.headers.get(COMPONENT_HEADER) or None
+        try:
+            route = self.hosting.route(endpoint, component)
+        except Unroutable as exc:
+            if exc.capacity:
+                variant = self.hosting.endpoints[endpoint].variant["VariantName"]
+                self.metrics.invoked(endpoint, variant, component, "NoCapacityInvocationFailures")
+            return aws_error(400, "ValidationError", exc.message)
+        if route is not None:
+            self.metrics.invoked(endpoint, route.variant, route.component)
+        return route
+
+    def _forward(self, route: Route, request: Request) -> Reply:
+        headers = {"Content-Type": request.headers.get("content-type", "application/json")}
+        if route.adapter:
+            headers["X-Relay-Adapter"] = route.adapter
+        return route.replica.request("POST", "/invocations", request.body, headers)
+
+    def _served_headers(self, route: Route) -> dict[str, str]:
+        headers = {"x-Amzn-Invoked-Production-Variant": route.variant}
+        if route.component:
+            headers["X-Amzn-SageMaker-Inference-Component"] = route.component
+        return headers
+
+    def invoke(self, request: Request) -> Response:
+        route = self._route(request)
+        if not isinstance(route, Route):
+            return route or invoke(request)
+        reply = self._forward(route, request)
+        body = b"".join(reply.chunks)
+        if reply.status >= 400:
+            return _model_error(reply.status, body.decode(errors="replace"), request.params["endpoint"])
+        return Response(200, body, {"Content-Type": reply.content_type, **self._served_headers(route)})
+
+    def invoke_stream(self, request: Request) -> Response | StreamResponse:
+        route = self._route(request)
+        if not isinstance(route, Route):
+            return route or invoke_stream(request)
+        reply = self._forward(route, request)
+        if reply.status >= 400:
+            message = b"".join(reply.chunks).decode(errors="replace")
+            return _model_error(reply.status, message, request.params["endpoint"])
+        return StreamResponse(
+            (_payload_part(chunk) for chunk in reply.chunks),
+            headers={
+                "Content-Type": "application/vnd.amazon.eventstream",
+                "X-Amzn-SageMaker-Content-Type": reply.content_type,
+                **self._served_headers(route),
+            },
+        )
+
+
+def register(router: Router, hosting: Hosting | None = None, metrics: Metrics | None = None) -> None:
+    """The runtime routes; with `hosting`, its endpoints are served by their containers first."""
+    handlers: tuple[Callable[[Request], Response], Callable[[Request], Response | StreamResponse]]
+    if hosting is None:
+        handlers = (invoke, invoke_stream)
+    else:
+        runtime = HostedRuntime(hosting, metrics)
+        handlers = (runtime.invoke, runtime.invoke_stream)
+    router.add("POST", "/endpoints/(?P<endpoint>[^/]+)/invocations", handlers[0])
+    router.add("POST", "/endpoints/(?P<endpoint>[^/]+)/invocations-response-stream", handlers[1])

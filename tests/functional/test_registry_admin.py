@@ -31,6 +31,10 @@ def described_endpoint(local_stack: object) -> str:
         ],
     )
     sagemaker.create_endpoint(EndpointName="reg-endpoint-openai", EndpointConfigName="reg-config")
+    # Creating for a moment, as on AWS (the local hosting emulator's asynchronous status).
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName="reg-endpoint-openai", WaiterConfig={"Delay": 0.1}
+    )
     return "reg-endpoint-openai"
 
 
