@@ -196,14 +196,24 @@ def test_deletes_refuse_while_a_training_job_runs_then_leave_nothing(
     table, bucket = services.settings.table_name, services.settings.bucket_name
     ddb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     job_key = {"pk": {"S": f"PROJECT#{project}"}, "sk": {"S": "TRAINING#tr-0123456789abcdef"}}
-    ddb.put_item(
-        TableName=table,
-        Item={**job_key, "id": {"S": "tr-0123456789abcdef"}, "status": {"S": "Running"},
-              "train_dataset_id": {"S": dataset}, "created_at": {"N": "1"}},
+    from relay.services.training.models import TrainingJob
+
+    # A running job as the training feature stores it (its own creation is tested elsewhere).
+    services.training_job_repository.create(
+        TrainingJob(
+            id="tr-0123456789abcdef", project_id=project, name="run", created_at=1, updated_at=1,
+            status="Running", train_dataset_id=dataset,
+        )
     )  # fmt: skip
+    # The spec's TrainingJobSummary fields, those without a value left out.
     assert client.get(f"/v1/projects/{project}", headers=auth).json()["training_jobs"] == [
-        {"id": "tr-0123456789abcdef", "status": "Running", "created_at": 1}
-    ]
+        {
+            "id": "tr-0123456789abcdef", "name": "run", "training_technique": "SFT",
+            "task_type": "text-generation", "base_model_option": "pre-trained", "base_model": "",
+            "test_functions": [], "status": "Running", "progress": 0, "created_by": "",
+            "created_at": 1, "updated_at": 1,
+        }
+    ]  # fmt: skip
     assert_control_error(client.delete(f"/v1/projects/{project}/datasets/{dataset}", headers=auth), 409)
     assert_control_error(client.delete(f"/v1/projects/{project}", headers=auth), 409, "project_in_use")
     ddb.update_item(

@@ -10,9 +10,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from relay.backends.dynamodb import raise_mapped
-from relay.errors import ConflictError, NotFoundError, RateLimitError
-from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
-from relay.services.control.layout import DATASET_PREFIX, PROJECT_PREFIX, Dataset, Project, new_id
+from relay.errors import ConflictError, NotFoundError, RateLimitError, RelayError, ServiceUnavailableError
+from relay.services.datasets.dynamodb import DynamoDBDatasetRepository
+from relay.services.datasets.models import Dataset, DatasetRejection
+from relay.services.layout import DATASET_PREFIX, PROJECT_PREFIX, new_id
+from relay.services.projects.dynamodb import DynamoDBProjectRepository
+from relay.services.projects.models import Project
 
 pytestmark = pytest.mark.functional
 
@@ -112,8 +115,13 @@ def test_dynamodb_errors_map_to_domain_errors() -> None:
         raise_mapped(error("ConditionalCheckFailedException"), not_found="gone")
     with pytest.raises(RateLimitError):
         raise_mapped(error("ProvisionedThroughputExceededException"))
-    with pytest.raises(ClientError):
+    with pytest.raises(ServiceUnavailableError):
+        raise_mapped(error("InternalServerError"))
+    # Unknown codes (a bug, a permission) are a 500 that keeps the ClientError as its cause.
+    with pytest.raises(RelayError) as unknown:
         raise_mapped(error("AccessDeniedException"))
+    assert unknown.value.status == 500 and isinstance(unknown.value.__cause__, ClientError)
+    assert "AccessDeniedException" in unknown.value.message
 
 
 def test_a_handed_off_upload_is_settled_once(repos: Any) -> None:
@@ -123,7 +131,7 @@ def test_a_handed_off_upload_is_settled_once(repos: Any) -> None:
     dataset = make_dataset(project.id)
     datasets.add(dataset)
     with pytest.raises(ConflictError):  # only a verifying dataset can be refused
-        datasets.mark_invalid(dataset, {"code": "invalid_dataset"}, 20, 99)
+        datasets.mark_invalid(dataset, DatasetRejection("invalid_dataset", "bad"), 20, 99)
     verifying = datasets.begin_verify(project.id, dataset.id, 20)
     assert verifying.state == "verifying" and verifying.expires_at == 99  # abandoned, TTL still applies
     with pytest.raises(ConflictError):  # no second hand-off
@@ -134,14 +142,20 @@ def test_a_handed_off_upload_is_settled_once(repos: Any) -> None:
     assert datasets.get(project.id, dataset.id).state == "pending"
 
     datasets.begin_verify(project.id, dataset.id, 23)
-    error = {
+    error = DatasetRejection(
+        code="invalid_dataset",
+        message="The dataset is not valid",
+        problem_lines=21,
+        lines=tuple((n, "not valid JSON") for n in range(1, 21)),
+    )
+    invalid = datasets.mark_invalid(verifying, error, 24, 24 + 86400)
+    assert invalid.state == "invalid" and invalid.error == error and invalid.expires_at == 24 + 86400
+    assert invalid.error.to_values() == {
         "code": "invalid_dataset",
         "message": "The dataset is not valid",
         "problem_lines": 21,
         "lines": [{"line": n, "message": "not valid JSON"} for n in range(1, 21)],
     }
-    invalid = datasets.mark_invalid(verifying, error, 24, 24 + 86400)
-    assert invalid.state == "invalid" and invalid.error == error and invalid.expires_at == 24 + 86400
     assert not invalid.is_uploaded and datasets.get(project.id, dataset.id) == invalid
     with pytest.raises(ConflictError):
         datasets.mark_uploaded(verifying, 25)

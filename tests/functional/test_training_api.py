@@ -25,23 +25,32 @@ def setup(client: Any, admin_key: str) -> dict[str, str]:
     )
     assert pending.status_code == 201, pending.text
     from relay.backends import aws
-    from relay.services.training.repository import DynamoDBTrainingJobRepository
+    from relay.services.training.dynamodb import DynamoDBTrainingJobRepository
+    from relay.services.training.models import Checkpoint, TrainingJob
     from relay.settings import get_settings
 
     # A finished job to continue from, as the pipeline leaves one (its own run is tested elsewhere).
     jobs = DynamoDBTrainingJobRepository(aws.client("dynamodb"), get_settings().table_name)
-    finished = {"id": "tr-aaaaaaaaaaaaaaaa", "project_id": project_id, "name": "first", "status": "Success"}
-    finished |= {"task_type": "text-generation", "base_model": "tiny-local", "created_at": 1}
-    jobs.create(finished, [])
+    finished = TrainingJob(
+        id="tr-aaaaaaaaaaaaaaaa",
+        project_id=project_id,
+        name="first",
+        status="Success",
+        task_type="text-generation",
+        base_model="tiny-local",
+        created_at=1,
+        updated_at=1,
+    )
+    jobs.create(finished)
     jobs.put_checkpoint(
-        project_id, finished["id"], {"checkpoint": 4, "model_download_url": "s3://b/k/", "created_at": 1}
+        project_id, finished.id, Checkpoint(checkpoint=4, model_download_url="s3://b/k/", created_at=1)
     )
     return {
         "project": project_id,
         "train": upload_dataset(client, auth, project_id, SUMS),
         "classes": upload_dataset(client, auth, project_id, CLASSES, name="classes"),
         "pending": pending.json()["id"],
-        "finished": finished["id"],
+        "finished": finished.id,
     }
 
 
@@ -150,13 +159,20 @@ def test_nothing_is_stored_for_rejected_requests_and_unknown_projects_are_404(
 def test_a_running_job_cannot_be_deleted(client: Any, auth: dict[str, str], setup: dict[str, str]) -> None:
     # A job whose pipeline fails fast keeps this test quick; it is Pending for a moment first.
     from relay.backends import aws
-    from relay.services.training.repository import DynamoDBTrainingJobRepository
+    from relay.services.training.dynamodb import DynamoDBTrainingJobRepository
+    from relay.services.training.models import TrainingJob
     from relay.settings import get_settings
 
     jobs = DynamoDBTrainingJobRepository(aws.client("dynamodb"), get_settings().table_name)
     jobs.create(
-        {"id": "tr-bbbbbbbbbbbbbbbb", "project_id": setup["project"], "status": "Running", "created_at": 2},
-        [],
+        TrainingJob(
+            id="tr-bbbbbbbbbbbbbbbb",
+            project_id=setup["project"],
+            name="b",
+            status="Running",
+            created_at=2,
+            updated_at=2,
+        )
     )
     response = client.delete(
         f"/v1/projects/{setup['project']}/training-jobs/tr-bbbbbbbbbbbbbbbb", headers=auth

@@ -162,7 +162,7 @@ def test_cancel_stops_the_execution_and_the_training_job(
         == "Cancelled"
     )
     assert history(project_id, job_id) == ["Pending", "Running", "Cancelled"]
-    assert stored_job(project_id, job_id).get("failure_reason") is None
+    assert stored_job(project_id, job_id).failure_reason is None
     assert wait_for_execution(job_id)["status"] == "ABORTED"
     from relay.backends import aws
 

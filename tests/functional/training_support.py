@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from relay.services.training.models import TrainingJob
 
 SUMS = [{"prompt": f"what is {a} plus {b}", "completion": str(a + b)} for a in range(5) for b in range(3)]
 FINAL = ("Success", "Failed", "TimedOut", "Cancelled")
@@ -47,21 +50,21 @@ def wait_for(
         time.sleep(0.5)
 
 
-def stored_job(project_id: str, job_id: str) -> dict[str, Any]:
-    """The job's item as the pipeline left it in DynamoDB (status history included)."""
+def stored_job(project_id: str, job_id: str) -> TrainingJob:
+    """The job as the pipeline left it in DynamoDB (status history included)."""
     from relay.backends import aws
-    from relay.services.training.repository import DynamoDBTrainingJobRepository
+    from relay.services.training.dynamodb import DynamoDBTrainingJobRepository
     from relay.settings import get_settings
 
-    item = DynamoDBTrainingJobRepository(aws.client("dynamodb"), get_settings().table_name).get(
+    job = DynamoDBTrainingJobRepository(aws.client("dynamodb"), get_settings().table_name).get(
         project_id, job_id
     )
-    assert item is not None
-    return item
+    assert job is not None
+    return job
 
 
 def history(project_id: str, job_id: str) -> list[str]:
-    return [entry["status"] for entry in stored_job(project_id, job_id)["status_history"]]
+    return [entry.status for entry in stored_job(project_id, job_id).status_history]
 
 
 def execution(job_id: str) -> dict[str, Any]:

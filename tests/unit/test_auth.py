@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from relay.backends.secrets import secrets_manager_source
 from relay.errors import AuthenticationError, ServiceUnavailableError
-from relay.services.auth import ADMIN, Authenticator, Principal
-from relay.services.keys import InMemoryApiKeyRepository, generate_key, hash_secret, parse_key
+from relay.services.keys.auth import ADMIN, Authenticator, Principal
+from relay.services.keys.models import hash_secret, parse_key
+from relay.services.keys.repository import InMemoryApiKeyRepository
+from relay.services.keys.service import generate_key
 
 pytestmark = pytest.mark.unit
 
@@ -86,10 +89,11 @@ def test_revoked_key_stops_working_after_the_cache_ttl() -> None:
 def test_admin_secret_unreadable_is_503() -> None:
     from botocore.exceptions import EndpointConnectionError
 
-    def broken() -> str:
-        raise EndpointConnectionError(endpoint_url="http://secrets")
+    class Unreachable:
+        def get_secret_value(self, **kwargs: object) -> dict[str, str]:
+            raise EndpointConnectionError(endpoint_url="http://secrets")
 
-    auth = Authenticator(broken, InMemoryApiKeyRepository(), ttl=60)
+    auth = Authenticator(secrets_manager_source(Unreachable, "admin"), InMemoryApiKeyRepository(), ttl=60)
     with pytest.raises(ServiceUnavailableError):
         auth.authenticate("whatever")
 

@@ -16,11 +16,18 @@ from relay.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
-from relay.services.auth import Authenticator
-from relay.services.control.datasets import DatasetService, safe_filename
-from relay.services.control.projects import ProjectService
-from relay.services.control.repository import InMemoryDatasetRepository, InMemoryProjectRepository
-from relay.services.keys import InMemoryApiKeyRepository, generate_key
+from relay.services.datasets.repository import InMemoryDatasetRepository
+from relay.services.datasets.service import DatasetService
+from relay.services.datasets.uploads import DatasetUploads, safe_filename
+from relay.services.datasets.verification import DatasetVerifier
+from relay.services.keys.auth import Authenticator
+from relay.services.keys.repository import InMemoryApiKeyRepository
+from relay.services.keys.service import generate_key
+from relay.services.projects.models import DeploymentRef
+from relay.services.projects.repository import InMemoryProjectRepository
+from relay.services.projects.service import ProjectService
+from relay.services.training.models import TrainingJob
+from relay.services.training.repository import InMemoryTrainingJobRepository
 from relay.settings import DATASET_INLINE_MAX_BYTES, MULTIPART_BODY_MAX_BYTES, Settings
 
 pytestmark = pytest.mark.unit
@@ -34,9 +41,17 @@ class World:
         self.objects = InMemoryObjectStore()
         self.settings = Settings(table_name="t", bucket_name="b", admin_secret_id="s", **settings)  # type: ignore[arg-type]
         self.projects = ProjectService(self.repo, self.objects, clock=lambda: 1_700_000_000)
+        repository = InMemoryDatasetRepository(self.repo)
+        self.jobs = InMemoryTrainingJobRepository(self.repo)
         self.datasets = DatasetService(
+            self.projects, repository, self.jobs, self.objects, self.settings, clock=lambda: 1_700_000_000
+        )
+        verifier = DatasetVerifier(repository, self.objects, self.settings, clock=lambda: 1_700_000_000)
+        self.uploads = DatasetUploads(
             self.projects,
-            InMemoryDatasetRepository(self.repo),
+            self.datasets,
+            repository,
+            verifier,
             self.objects,
             self.settings,
             clock=lambda: 1_700_000_000,
@@ -57,7 +72,7 @@ def test_upload_limit_is_the_lambda_payload_after_base64() -> None:
 
 def test_inline_upload_stores_the_object_and_a_verified_record(world: World) -> None:
     project = world.projects.create("démo 🚀")
-    dataset = world.datasets.upload(project.id, filename="../x/train.jsonl", content=GOOD, name=None, by="k1")
+    dataset = world.uploads.upload(project.id, filename="../x/train.jsonl", content=GOOD, name=None, by="k1")
     assert dataset.is_uploaded and dataset.format == "prompt_completion" and dataset.num_rows == 5
     assert dataset.sha256 == hashlib.sha256(GOOD).hexdigest()
     assert dataset.name == "../x/train.jsonl" and dataset.filename == "train.jsonl"
@@ -68,10 +83,10 @@ def test_inline_upload_stores_the_object_and_a_verified_record(world: World) -> 
 def test_invalid_or_oversized_uploads_leave_nothing(world: World) -> None:
     project = world.projects.create(None)
     with pytest.raises(BadRequestError) as caught:
-        world.datasets.upload(project.id, filename="d.jsonl", content=b"{bad\n", name=None, by="k")
+        world.uploads.upload(project.id, filename="d.jsonl", content=b"{bad\n", name=None, by="k")
     assert caught.value.code == "invalid_dataset" and "line 1" in caught.value.message
     with pytest.raises(PayloadTooLargeError, match="presigned"):
-        world.datasets.upload(
+        world.uploads.upload(
             project.id, filename="d.jsonl", content=b"x" * (DATASET_INLINE_MAX_BYTES + 1), name=None, by="k"
         )
     assert world.datasets.list(project.id) == [] and world.objects.objects == {}
@@ -81,45 +96,45 @@ def test_a_failed_record_write_removes_the_object(world: World) -> None:
     project = world.projects.create(None)
     world.repo.projects[project.id] = replace(project, state="deleting")  # a delete began meanwhile
     with pytest.raises(NotFoundError):
-        world.datasets.upload(project.id, filename="d.jsonl", content=GOOD, name=None, by="k")
+        world.uploads.upload(project.id, filename="d.jsonl", content=GOOD, name=None, by="k")
     assert world.objects.objects == {}
 
 
 def test_presigned_flow_verifies_size_checksum_and_content(world: World) -> None:
     project = world.projects.create(None)
     digest = hashlib.sha256(GOOD).hexdigest()
-    pending, post = world.datasets.start_upload(
+    pending, post = world.uploads.start_upload(
         project.id, name="big", filename="big.jsonl", size=len(GOOD), sha256=digest.upper(), by="k"
     )
     assert not pending.is_uploaded and pending.expires_at is not None
     assert post.fields["x-amz-checksum-sha256"]
     with pytest.raises(ConflictError) as caught:
-        world.datasets.complete_upload(project.id, pending.id)
+        world.uploads.complete_upload(project.id, pending.id)
     assert caught.value.code == "upload_incomplete"
 
     world.objects.objects[pending.object_key] = GOOD[:-1] + b" "  # same size, other bytes
     with pytest.raises(BadRequestError) as caught:
-        world.datasets.complete_upload(project.id, pending.id)
+        world.uploads.complete_upload(project.id, pending.id)
     assert caught.value.code == "checksum_mismatch"
     assert pending.object_key not in world.objects.objects
     assert not world.datasets.get(project.id, pending.id).is_uploaded
 
     world.objects.objects[pending.object_key] = GOOD
-    done = world.datasets.complete_upload(project.id, pending.id)
+    done = world.uploads.complete_upload(project.id, pending.id)
     assert done.is_uploaded and done.num_rows == 5 and done.expires_at is None
-    assert world.datasets.complete_upload(project.id, pending.id).uploaded_at == done.uploaded_at
+    assert world.uploads.complete_upload(project.id, pending.id).uploaded_at == done.uploaded_at
     assert world.datasets.download_url(done)
 
 
 def test_presigned_upload_of_invalid_content_is_forgotten(world: World) -> None:
     project = world.projects.create(None)
     bad = b"text,label\nonly-one-column\n"
-    pending, _ = world.datasets.start_upload(
+    pending, _ = world.uploads.start_upload(
         project.id, name=None, filename="d.csv", size=len(bad), sha256=hashlib.sha256(bad).hexdigest(), by="k"
     )
     world.objects.objects[pending.object_key] = bad
     with pytest.raises(BadRequestError, match="line 2"):
-        world.datasets.complete_upload(project.id, pending.id)
+        world.uploads.complete_upload(project.id, pending.id)
     assert world.datasets.list(project.id) == [] and world.objects.objects == {}
 
 
@@ -127,14 +142,22 @@ def test_presigned_upload_of_invalid_content_is_forgotten(world: World) -> None:
 def test_presigned_declarations_are_checked(world: World, size: int, sha: str) -> None:
     project = world.projects.create(None)
     with pytest.raises((BadRequestError, PayloadTooLargeError)):
-        world.datasets.start_upload(project.id, name=None, filename=None, size=size, sha256=sha, by="k")
+        world.uploads.start_upload(project.id, name=None, filename=None, size=size, sha256=sha, by="k")
 
 
 def test_deletes_refuse_while_training_or_serving(world: World) -> None:
     project = world.projects.create(None)
-    ds = world.datasets.upload(project.id, filename="d.jsonl", content=GOOD, name=None, by="k")
-    job = {"id": "tr-0123456789abcdef", "status": "Running", "train_dataset_id": ds.id}
-    world.repo.training_jobs[project.id] = [job]
+    ds = world.uploads.upload(project.id, filename="d.jsonl", content=GOOD, name=None, by="k")
+    job = TrainingJob(
+        id="tr-0123456789abcdef",
+        project_id=project.id,
+        name="j",
+        created_at=1,
+        updated_at=1,
+        status="Running",
+        train_dataset_id=ds.id,
+    )
+    world.jobs.create(job)
     with pytest.raises(ConflictError, match="tr-0123456789abcdef"):
         world.datasets.delete(project.id, ds.id)
     assert world.datasets.get(project.id, ds.id).state == "uploaded"  # restored
@@ -142,11 +165,12 @@ def test_deletes_refuse_while_training_or_serving(world: World) -> None:
         world.projects.delete(project.id)
     assert world.repo.projects[project.id].state == "active"
 
-    job["status"] = "Success"
-    world.repo.deployments[project.id] = [{"id": "dp-0123456789abcdef", "status": "Deactivated"}]
+    world.jobs.transition(project.id, job.id, "Testing", 2)
+    world.jobs.transition(project.id, job.id, "Success", 3)
+    world.repo.deployments[project.id] = [DeploymentRef(id="dp-0123456789abcdef", status="Deactivated")]
     with pytest.raises(ConflictError, match="deployment"):
         world.projects.delete(project.id)
-    world.repo.deployments[project.id][0]["status"] = "Terminated"
+    world.repo.deployments[project.id] = [DeploymentRef(id="dp-0123456789abcdef", status="Terminated")]
     world.datasets.delete(project.id, ds.id)
     world.projects.delete(project.id)
     assert world.repo.projects == {} and world.objects.objects == {}

@@ -10,8 +10,8 @@ import pytest
 from relay.catalogue import catalogue, catalogue_models, validate_training_parameters
 from relay.catalogue.base_models import parse_catalogue
 from relay.errors import BadRequestError
-from relay.services.control.lines import TOO_LONG, HashingLines
-from relay.services.control.validation import MAX_REPORTED, validate_dataset
+from relay.services.datasets.lines import TOO_LONG, HashingLines
+from relay.services.datasets.validation import MAX_REPORTED, validate_dataset
 
 pytestmark = pytest.mark.unit
 

@@ -19,10 +19,14 @@ from relay.backends.worker import InMemoryWorker
 from relay.errors import BadRequestError, ConflictError, ServiceUnavailableError
 from relay.http.routes.datasets import dataset_detail
 from relay.pipeline.steps import run, steps
-from relay.services.control.datasets import DatasetService
-from relay.services.control.layout import Dataset
-from relay.services.control.projects import ProjectService
-from relay.services.control.repository import InMemoryDatasetRepository, InMemoryProjectRepository
+from relay.services.datasets.models import Dataset, DatasetRejection
+from relay.services.datasets.repository import InMemoryDatasetRepository
+from relay.services.datasets.service import DatasetService
+from relay.services.datasets.uploads import DatasetUploads
+from relay.services.datasets.verification import DatasetVerifier
+from relay.services.projects.repository import InMemoryProjectRepository
+from relay.services.projects.service import ProjectService
+from relay.services.training.repository import InMemoryTrainingJobRepository
 from relay.services.training.validation import _uploaded
 from relay.settings import Settings
 
@@ -44,18 +48,31 @@ class World:
             table_name="t", bucket_name="b", admin_secret_id="s", dataset_sync_verify_max_bytes=THRESHOLD
         )
         self.projects = ProjectService(self.repo, self.objects, clock=lambda: NOW)
+        self.repository = InMemoryDatasetRepository(self.repo)
         self.datasets = DatasetService(
             self.projects,
-            InMemoryDatasetRepository(self.repo),
+            self.repository,
+            InMemoryTrainingJobRepository(self.repo),
             self.objects,
             settings,
             clock=lambda: NOW,
-            worker=self.worker if worker else None,
+        )
+        self.verifier = DatasetVerifier(
+            self.repository, self.objects, settings, clock=lambda: NOW, worker=self.worker if worker else None
+        )
+        self.uploads = DatasetUploads(
+            self.projects,
+            self.datasets,
+            self.repository,
+            self.verifier,
+            self.objects,
+            settings,
+            clock=lambda: NOW,
         )
         self.project = self.projects.create(None).id
 
     def start(self, data: bytes, filename: str = "big.jsonl") -> Dataset:
-        pending, _ = self.datasets.start_upload(
+        pending, _ = self.uploads.start_upload(
             self.project,
             name=None,
             filename=filename,
@@ -67,7 +84,7 @@ class World:
 
     def run_worker(self) -> list[dict[str, Any]]:
         """What Lambda does with the queued events: the pipeline worker's `verify_dataset` step."""
-        pipeline = SimpleNamespace(dataset_service=self.datasets)
+        pipeline = SimpleNamespace(dataset_verifier=self.verifier)
         results = [run(steps(lambda line: None), pipeline, event) for event in self.worker.submitted]  # type: ignore[arg-type]
         return results
 
@@ -81,12 +98,12 @@ def test_a_large_upload_is_handed_off_once_then_recorded_uploaded(world: World) 
     pending = world.start(GOOD)
     assert len(GOOD) > THRESHOLD
     world.objects.objects[pending.object_key] = GOOD
-    handed = world.datasets.complete_upload(world.project, pending.id)
+    handed = world.uploads.complete_upload(world.project, pending.id)
     assert handed.state == "verifying" and not handed.is_uploaded
     assert world.worker.submitted == [
         {"step": "verify_dataset", "project_id": world.project, "dataset_id": pending.id}
     ]
-    again = world.datasets.complete_upload(world.project, pending.id)  # a client retrying
+    again = world.uploads.complete_upload(world.project, pending.id)  # a client retrying
     assert again.state == "verifying" and len(world.worker.submitted) == 1
     detail = dataset_detail(again)
     assert detail.status == "verifying" and detail.is_uploaded is False and detail.error is None
@@ -97,7 +114,7 @@ def test_a_large_upload_is_handed_off_once_then_recorded_uploaded(world: World) 
     done = world.datasets.get(world.project, pending.id)
     assert done.is_uploaded and done.format == "prompt_completion" and done.num_rows == 5
     assert done.sha256 == hashlib.sha256(GOOD).hexdigest() and done.expires_at is None
-    assert world.datasets.complete_upload(world.project, pending.id).uploaded_at == done.uploaded_at
+    assert world.uploads.complete_upload(world.project, pending.id).uploaded_at == done.uploaded_at
     # Lambda may deliver an asynchronous event twice: the second run changes nothing.
     assert world.run_worker()[0]["state"] == "uploaded"
     assert world.datasets.get(world.project, pending.id) == done
@@ -109,18 +126,18 @@ def test_small_files_keep_the_synchronous_path(world: World) -> None:
     assert len(small) <= THRESHOLD
     pending = world.start(small)
     world.objects.objects[pending.object_key] = small
-    assert world.datasets.complete_upload(world.project, pending.id).is_uploaded
+    assert world.uploads.complete_upload(world.project, pending.id).is_uploaded
     assert world.worker.submitted == []
 
 
 def test_what_s3_knows_is_refused_before_the_hand_off(world: World) -> None:
     pending = world.start(GOOD)
     with pytest.raises(ConflictError) as caught:
-        world.datasets.complete_upload(world.project, pending.id)
+        world.uploads.complete_upload(world.project, pending.id)
     assert caught.value.code == "upload_incomplete"
     world.objects.objects[pending.object_key] = GOOD + b"\n"  # not the declared size
     with pytest.raises(BadRequestError) as refused:
-        world.datasets.complete_upload(world.project, pending.id)
+        world.uploads.complete_upload(world.project, pending.id)
     assert refused.value.code == "checksum_mismatch"
     assert world.worker.submitted == [] and world.datasets.get(world.project, pending.id).state == "pending"
 
@@ -128,22 +145,22 @@ def test_what_s3_knows_is_refused_before_the_hand_off(world: World) -> None:
 def test_a_checksum_mismatch_found_by_the_worker_marks_the_dataset_invalid(world: World) -> None:
     pending = world.start(GOOD)
     world.objects.objects[pending.object_key] = GOOD[:-2] + b" \n"  # same size, other bytes
-    assert world.datasets.complete_upload(world.project, pending.id).state == "verifying"
+    assert world.uploads.complete_upload(world.project, pending.id).state == "verifying"
     assert world.run_worker()[0]["state"] == "invalid"
     invalid = world.datasets.get(world.project, pending.id)
     assert invalid.state == "invalid" and not invalid.is_uploaded
-    assert invalid.error is not None and invalid.error["code"] == "checksum_mismatch"
+    assert invalid.error is not None and invalid.error.code == "checksum_mismatch"
     assert invalid.expires_at == NOW + 24 * 3600
     assert world.objects.objects == {}
     with pytest.raises(BadRequestError) as caught:  # `complete` answers what the worker found
-        world.datasets.complete_upload(world.project, pending.id)
+        world.uploads.complete_upload(world.project, pending.id)
     assert caught.value.code == "checksum_mismatch" and len(world.worker.submitted) == 1
 
 
 def test_invalid_content_is_kept_a_day_with_its_first_line_errors(world: World) -> None:
     pending = world.start(BAD)
     world.objects.objects[pending.object_key] = BAD
-    world.datasets.complete_upload(world.project, pending.id)
+    world.uploads.complete_upload(world.project, pending.id)
     world.run_worker()
     invalid = world.datasets.get(world.project, pending.id)
     assert invalid.state == "invalid" and invalid.expires_at == NOW + 24 * 3600
@@ -156,10 +173,10 @@ def test_invalid_content_is_kept_a_day_with_its_first_line_errors(world: World) 
     assert "25 line(s) with problems" in detail.error.message
     assert world.objects.objects == {}
     with pytest.raises(BadRequestError, match="line 2"):
-        world.datasets.complete_upload(world.project, pending.id)
+        world.uploads.complete_upload(world.project, pending.id)
     # Neither an invalid nor a verifying dataset can train.
     with pytest.raises(BadRequestError, match="has not finished uploading"):
-        _uploaded(world.datasets._datasets, world.project, pending.id, "train_dataset_id")
+        _uploaded(world.repository, world.project, pending.id, "train_dataset_id")
     world.datasets.delete(world.project, pending.id)
     assert world.datasets.list(world.project) == []
 
@@ -167,9 +184,9 @@ def test_invalid_content_is_kept_a_day_with_its_first_line_errors(world: World) 
 def test_a_dataset_deleted_while_verifying_stays_deleted(world: World) -> None:
     pending = world.start(GOOD)
     world.objects.objects[pending.object_key] = GOOD
-    world.datasets.complete_upload(world.project, pending.id)
+    world.uploads.complete_upload(world.project, pending.id)
     with pytest.raises(BadRequestError, match="has not finished uploading"):
-        _uploaded(world.datasets._datasets, world.project, pending.id, "train_dataset_id")
+        _uploaded(world.repository, world.project, pending.id, "train_dataset_id")
     world.datasets.delete(world.project, pending.id)
     assert world.objects.objects == {} and world.datasets.list(world.project) == []
     assert world.run_worker()[0]["state"] == "deleted"
@@ -181,10 +198,10 @@ def test_a_failed_hand_off_leaves_the_dataset_pending_for_a_retry(world: World) 
     world.objects.objects[pending.object_key] = GOOD
     world.worker.fail = True
     with pytest.raises(ServiceUnavailableError):
-        world.datasets.complete_upload(world.project, pending.id)
+        world.uploads.complete_upload(world.project, pending.id)
     assert world.datasets.get(world.project, pending.id).state == "pending"
     world.worker.fail = False
-    assert world.datasets.complete_upload(world.project, pending.id).state == "verifying"
+    assert world.uploads.complete_upload(world.project, pending.id).state == "verifying"
     assert len(world.worker.submitted) == 1
 
 
@@ -193,25 +210,25 @@ def test_without_a_worker_large_uploads_are_refused_not_verified_inline() -> Non
     pending = world.start(GOOD)
     world.objects.objects[pending.object_key] = GOOD
     with pytest.raises(ServiceUnavailableError, match="RELAY_WORKER_FUNCTION_NAME"):
-        world.datasets.complete_upload(world.project, pending.id)
+        world.uploads.complete_upload(world.project, pending.id)
     assert world.datasets.get(world.project, pending.id).state == "pending"
 
 
 def test_a_concurrent_completion_that_lost_the_hand_off_answers_verifying(world: World) -> None:
     pending = world.start(GOOD)
     world.objects.objects[pending.object_key] = GOOD
-    repo = world.datasets._datasets
+    repo = world.repository
     repo.begin_verify(world.project, pending.id, NOW)  # the other request won between our read and write
-    assert world.datasets._hand_off(pending).state == "verifying"
+    assert world.verifier.hand_off(pending).state == "verifying"
     assert world.worker.submitted == []
 
 
 def test_only_the_state_read_can_be_settled() -> None:
     repo_world = World()
     pending = repo_world.start(GOOD)
-    repo = repo_world.datasets._datasets
+    repo = repo_world.repository
     with pytest.raises(ConflictError):
-        repo.mark_invalid(pending, {"code": "invalid_dataset"}, NOW, NOW + 1)  # not verifying
+        repo.mark_invalid(pending, DatasetRejection("invalid_dataset", "bad"), NOW, NOW + 1)  # not verifying
     with pytest.raises(ConflictError):
         repo.abort_verify(repo_world.project, pending.id, NOW)
     verifying = repo.begin_verify(repo_world.project, pending.id, NOW)

@@ -11,10 +11,12 @@ import pytest
 # Collected by the training environment's pytest too, which has no AWS SDK: skip there.
 pytest.importorskip("botocore")
 
+from relay.backends.sagemaker.control import TrainingJobState
 from relay.pipeline import data, monitor, steps, testing
 from relay.pipeline.prepare import hyperparameters
 from relay.protocol.training import CreateGRPOTrainingJobRequest, CreateTrainingJobRequest
 from relay.services.training import status as st
+from relay.services.training.models import LossPoint, TrainingJob
 
 pytestmark = pytest.mark.unit
 
@@ -83,18 +85,23 @@ def test_parse_rows_reads_jsonl_json_and_csv() -> None:
 
 
 def test_hyperparameters_for_sagemaker_are_strings_without_data_keys() -> None:
-    job = {
-        "task_type": "text-generation",
-        "training_technique": "GRPO",
-        "base_model": "tiny-local",
-        "reward": {"exact_match": 1.0},
-        "hyper_parameters": {
+    job = TrainingJob(
+        id="tr-1",
+        project_id="ms-1",
+        name="j",
+        created_at=1,
+        updated_at=1,
+        task_type="text-generation",
+        training_technique="GRPO",
+        base_model="tiny-local",
+        reward={"exact_match": 1.0},
+        hyper_parameters={
             "learning_rate": 0.001,
             "lora_rank": 8,
             "downsample_size": 0,
             "train_test_split_ratio": 10,
         },
-    }
+    )
     values = hyperparameters(job)
     assert values["lora_r"] == "8" and "lora_rank" not in values
     assert "downsample_size" not in values and "train_test_split_ratio" not in values
@@ -110,8 +117,8 @@ def test_metric_lines_become_progress_and_loss_points() -> None:
         'RELAY_METRIC {"timestamp": 12.0, "step": 2, "progress": 100.0, "loss": 2.25, "final": true}',
     ]
     records = [r for r in map(parse_metric_line, lines) if r]
-    assert [p["loss"] for p in monitor.loss_points(records, after=0)] == [2.5, 2.25]
-    assert monitor.loss_points(records, after=10.0) == [{"timestamp": 12.0, "loss": 2.25}]
+    assert [p.loss for p in monitor.loss_points(records, after=0)] == [2.5, 2.25]
+    assert monitor.loss_points(records, after=10.0) == [LossPoint(timestamp=12.0, loss=2.25)]
 
 
 @pytest.mark.parametrize(
@@ -126,14 +133,12 @@ def test_metric_lines_become_progress_and_loss_points() -> None:
     ],
 )
 def test_sagemaker_status_to_outcome(status: str, secondary: str, outcome: str) -> None:
-    assert monitor.outcome_of({"TrainingJobStatus": status, "SecondaryStatus": secondary}) == outcome
+    assert monitor.outcome_of(TrainingJobState(status, secondary)) == outcome
 
 
 def test_failed_sagemaker_job_raises_its_reason() -> None:
     with pytest.raises(monitor.TrainingJobFailedError, match="CUDA out of memory"):
-        monitor.outcome_of(
-            {"TrainingJobStatus": "Failed", "FailureReason": "AlgorithmError: CUDA out of memory"}
-        )
+        monitor.outcome_of(TrainingJobState("Failed", failure_reason="AlgorithmError: CUDA out of memory"))
 
 
 def test_failure_reason_from_catch_output() -> None:

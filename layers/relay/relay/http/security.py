@@ -6,7 +6,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from relay.errors import PermissionDeniedError
-from relay.services.auth import Principal
+from relay.services.keys.models import Principal
 from relay.services.container import Services
 
 

@@ -1,4 +1,7 @@
-"""What every pipeline step works with: the job repository, AWS clients, settings and S3 layout."""
+"""What every pipeline step works with: the job repository, AWS adapters and clients, settings, S3 layout.
+
+`relay.services.container.Services.pipeline` builds it; the worker handler only dispatches.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from relay.services.training.repository import DynamoDBTrainingJobRepository
-from relay.services.training.service import training_prefix
+from relay.backends.sagemaker.control import SageMakerControl
+from relay.services.layout import training_prefix
+from relay.services.training.models import TrainingJob
+from relay.services.training.repository import TrainingJobRepository
 from relay.services.training.validation import DatasetLookup
 from relay.settings import Settings
 
 if TYPE_CHECKING:
-    from relay.services.control.datasets import DatasetService
+    from relay.services.datasets.verification import DatasetVerifier
 
 # SageMaker writes each training job's container output to this log group, one stream per
 # instance named `<job name>/algo-<n>-<epoch>`.
@@ -57,24 +62,27 @@ class JobPaths:
 
 @dataclass
 class Pipeline:
-    jobs: DynamoDBTrainingJobRepository
+    jobs: TrainingJobRepository
     datasets: DatasetLookup
     s3: Any
-    sagemaker: Any
+    sagemaker: SageMakerControl
     logs: Any
     settings: Settings
-    region: str
     clock: Callable[[], float] = field(default=time.time)
     # Verifies large presigned dataset uploads that the control plane hands off (`verify_dataset`).
-    dataset_service: DatasetService | None = None
+    dataset_verifier: DatasetVerifier | None = None
 
     def now(self) -> int:
         return int(self.clock())
 
+    @property
+    def region(self) -> str:
+        return self.sagemaker.region
+
     def paths(self, event: dict[str, Any]) -> JobPaths:
         return JobPaths(self.settings.bucket_name, str(event["project_id"]), str(event["job_id"]))
 
-    def job(self, event: dict[str, Any]) -> dict[str, Any]:
+    def job(self, event: dict[str, Any]) -> TrainingJob:
         job = self.jobs.get(str(event["project_id"]), str(event["job_id"]))
         if job is None:
             raise PipelineStepError(f"training job {event['job_id']} no longer exists")

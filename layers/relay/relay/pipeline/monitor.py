@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from relay.backends.sagemaker.control import TrainingJobState
 from relay.errors import ConflictError
 from relay.pipeline.context import TRAINING_LOG_GROUP, Pipeline, PipelineStepError
 from relay.services.training import status as st
+from relay.services.training.models import LossPoint
 
 MetricParser = Callable[[str], dict[str, Any] | None]
 
@@ -58,22 +60,22 @@ def read_metrics(
         kwargs["nextToken"] = token
 
 
-def loss_points(records: list[dict[str, Any]], after: float) -> list[dict[str, float]]:
-    """{timestamp, loss} of training-loss records newer than `after` (evaluation lines have no `loss`)."""
+def loss_points(records: list[dict[str, Any]], after: float) -> list[LossPoint]:
+    """Training-loss points newer than `after` (evaluation lines have no `loss`), oldest first."""
     points = []
     for record in records:
         loss, timestamp = record.get("loss"), record.get("timestamp")
         if isinstance(loss, int | float) and isinstance(timestamp, int | float) and timestamp > after:
-            points.append({"timestamp": float(timestamp), "loss": float(loss)})
-    return sorted(points, key=lambda point: point["timestamp"])
+            points.append(LossPoint(timestamp=float(timestamp), loss=float(loss)))
+    return sorted(points, key=lambda point: point.timestamp)
 
 
-def outcome_of(described: dict[str, Any]) -> str:
-    status, secondary = described["TrainingJobStatus"], described.get("SecondaryStatus", "")
+def outcome_of(described: TrainingJobState) -> str:
+    status, secondary = described.status, described.secondary_status
     if status == "Completed":
         return COMPLETED
     if status == "Failed":
-        raise TrainingJobFailedError(described.get("FailureReason") or "the SageMaker training job failed")
+        raise TrainingJobFailedError(described.failure_reason or "the SageMaker training job failed")
     if status == "Stopped":
         return TIMED_OUT if secondary in TIME_LIMIT_STATUSES else STOPPED
     return IN_PROGRESS  # InProgress, Stopping
@@ -81,27 +83,25 @@ def outcome_of(described: dict[str, Any]) -> str:
 
 def poll(pipeline: Pipeline, event: dict[str, Any], parse: MetricParser) -> dict[str, Any]:
     job = pipeline.job(event)
-    if st.is_terminal(job["status"]):
-        raise PipelineStepError(f"training job {job['id']} is already {job['status']}")
-    described = pipeline.sagemaker.describe_training_job(TrainingJobName=job["id"])
+    if st.is_terminal(job.status):
+        raise PipelineStepError(f"training job {job.id} is already {job.status}")
+    described = pipeline.sagemaker.describe_training_job(job.id)
     since = int((event.get("cursor") or {}).get("log_ms", 0))
-    records, cursor = read_metrics(pipeline.logs, job["id"], since, parse)
+    records, cursor = read_metrics(pipeline.logs, job.id, since, parse)
     outcome = outcome_of(described)
-    started = described.get("SecondaryStatus") in TRAINING_STARTED or bool(records) or outcome == COMPLETED
-    if job["status"] == st.PENDING and started:
+    started = described.secondary_status in TRAINING_STARTED or bool(records) or outcome == COMPLETED
+    if job.status == st.PENDING and started:
         try:
-            pipeline.jobs.transition(job["project_id"], job["id"], st.RUNNING, pipeline.now())
+            pipeline.jobs.transition(job.project_id, job.id, st.RUNNING, pipeline.now())
         except ConflictError as exc:
-            raise PipelineStepError(f"training job {job['id']} changed status: {exc.message}") from exc
-    last = max((float(p["timestamp"]) for p in job.get("training_loss") or []), default=0.0)
-    progress = max([int(job.get("progress") or 0)] + [int(float(r["progress"])) for r in records])
+            raise PipelineStepError(f"training job {job.id} changed status: {exc.message}") from exc
+    last = max((p.timestamp for p in job.training_loss), default=0.0)
+    progress = max([job.progress] + [int(float(r["progress"])) for r in records])
     points = loss_points(records, last)
-    if points or progress != job.get("progress"):
-        pipeline.jobs.record_progress(
-            job["project_id"], job["id"], pipeline.now(), min(progress, 100), points
-        )
+    if points or progress != job.progress:
+        pipeline.jobs.record_progress(job.project_id, job.id, pipeline.now(), min(progress, 100), points)
     return {
         "outcome": outcome,
         "cursor": {"log_ms": cursor},
-        "sagemaker_status": described.get("SecondaryStatus"),
+        "sagemaker_status": described.secondary_status or None,
     }

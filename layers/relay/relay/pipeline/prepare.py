@@ -19,6 +19,7 @@ from relay.pipeline.context import (
     PipelineStepError,
 )
 from relay.services.training import status as st
+from relay.services.training.models import TrainingJob
 
 # Resolved hyperparameters the pipeline applies itself (data preparation) rather than the trainer.
 DATA_PARAMETERS = ("train_test_split_ratio", "downsample_size", "rebalance_data")
@@ -30,10 +31,10 @@ VOLUME_GB = 100
 def validate(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     """The job is still Pending and its base model is still in the catalogue."""
     job = pipeline.job(event)
-    if job["status"] != st.PENDING:
-        raise PipelineStepError(f"training job {job['id']} is {job['status']}, not Pending")
-    if base_model(str(job["base_model"])) is None:
-        raise PipelineStepError(f"base model {job['base_model']} is no longer in the catalogue")
+    if job.status != st.PENDING:
+        raise PipelineStepError(f"training job {job.id} is {job.status}, not Pending")
+    if base_model(job.base_model) is None:
+        raise PipelineStepError(f"base model {job.base_model} is no longer in the catalogue")
     return {"poll_seconds": int(pipeline.settings.training_poll_seconds)}
 
 
@@ -47,18 +48,18 @@ def _dataset_rows(pipeline: Pipeline, project_id: str, dataset_id: str) -> list[
         raise PipelineStepError(f"dataset {dataset_id} cannot be read: {exc}") from exc
 
 
-def hyperparameters(job: dict[str, Any]) -> dict[str, str]:
+def hyperparameters(job: TrainingJob) -> dict[str, str]:
     """SageMaker's HyperParameters: every value a string (JSON-encoded), data-preparation keys left out."""
     values: dict[str, Any] = {
         RENAMED_PARAMETERS.get(name, name): value
-        for name, value in (job.get("hyper_parameters") or {}).items()
+        for name, value in job.hyper_parameters.items()
         if name not in DATA_PARAMETERS
     }
     values.update(
-        task_type=job["task_type"], training_technique=job["training_technique"], base_model=job["base_model"]
+        task_type=job.task_type, training_technique=job.training_technique, base_model=job.base_model
     )
-    if job.get("reward"):
-        values["reward"] = job["reward"]
+    if job.reward:
+        values["reward"] = job.reward
     values["sagemaker_program"] = "train.py"
     return {name: value if isinstance(value, str) else json.dumps(value) for name, value in values.items()}
 
@@ -67,17 +68,17 @@ def prepare(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     """Write the train/test split to S3 and return the CreateTrainingJob request (minus RoleArn)."""
     job = pipeline.job(event)
     paths = pipeline.paths(event)
-    spec = base_model(str(job["base_model"]))
+    spec = base_model(job.base_model)
     if spec is None:
-        raise PipelineStepError(f"base model {job['base_model']} is no longer in the catalogue")
-    train_rows = _dataset_rows(pipeline, paths.project_id, job["train_dataset_id"])
+        raise PipelineStepError(f"base model {job.base_model} is no longer in the catalogue")
+    if not job.train_dataset_id:
+        raise PipelineStepError(f"training job {job.id} names no training dataset")
+    train_rows = _dataset_rows(pipeline, paths.project_id, job.train_dataset_id)
     test_rows = (
-        _dataset_rows(pipeline, paths.project_id, job["test_dataset_id"])
-        if job.get("test_dataset_id")
-        else None
+        _dataset_rows(pipeline, paths.project_id, job.test_dataset_id) if job.test_dataset_id else None
     )
     try:
-        train, test = data.prepare(train_rows, test_rows, job.get("hyper_parameters") or {}, seed=job["id"])
+        train, test = data.prepare(train_rows, test_rows, job.hyper_parameters, seed=job.id)
     except data.DataPreparationError as exc:
         raise PipelineStepError(str(exc)) from exc
     pipeline.write(paths.key("data", "train", "train.jsonl"), data.to_jsonl(train))
@@ -87,9 +88,9 @@ def prepare(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
         pipeline.write(paths.key("data", "test", "test.jsonl"), data.to_jsonl(test))
         channels.append(_channel("test", paths.uri("data", "test/")))
     channels.append(_channel("model", f"s3://{bucket}/{BASE_MODELS_PREFIX}{spec.name}/"))
-    if job.get("base_model_option") == "fine-tuned":
-        source = paths.__class__(bucket, paths.project_id, str(job["base_fine_tuned_model"]))
-        number = int(job["base_fine_tuned_model_checkpoint"])
+    if job.base_model_option == "fine-tuned":
+        source = paths.__class__(bucket, paths.project_id, str(job.base_fine_tuned_model))
+        number = int(job.base_fine_tuned_model_checkpoint or 0)
         channels.append(_channel("adapter", source.uri("checkpoints", f"checkpoint-{number}/")))
     stopping: dict[str, int] = {"MaxRuntimeInSeconds": pipeline.settings.training_max_runtime}
     if pipeline.settings.training_spot:
@@ -98,7 +99,7 @@ def prepare(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     parameters = hyperparameters(job)
     parameters["sagemaker_submit_directory"] = json.dumps(f"s3://{bucket}/{TRAINING_CODE_KEY}")
     return {
-        "TrainingJobName": job["id"],
+        "TrainingJobName": job.id,
         "AlgorithmSpecification": {
             "TrainingImage": spec.image_for(pipeline.region),
             "TrainingInputMode": "File",
@@ -118,7 +119,7 @@ def prepare(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
         "CheckpointConfig": {"S3Uri": paths.checkpoints_uri, "LocalPath": CONTAINER_CHECKPOINT_DIR},
         "Tags": [
             {"Key": "relay:project", "Value": paths.project_id},
-            {"Key": "relay:training-job", "Value": job["id"]},
+            {"Key": "relay:training-job", "Value": job.id},
         ],
     }
 

@@ -6,23 +6,20 @@ arrives as an asynchronous invocation from the control plane.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from relay.errors import ConflictError, NotFoundError
+from relay.errors import ConflictError, NotFoundError, RelayError
 from relay.observability import logger
 from relay.pipeline import monitor, prepare, testing
 from relay.pipeline.context import Pipeline, PipelineStepError
-from relay.services.control.datasets import VERIFY_DATASET_STEP
+from relay.services.datasets.verification import VERIFY_DATASET_STEP
 from relay.services.training import status as st
 
 Step = Callable[[Pipeline, dict[str, Any]], dict[str, Any]]
-FINAL_STATUSES = (st.FAILED, st.TIMED_OUT, st.CANCELLED)
+FINAL_STATUSES: tuple[st.TrainingStatus, ...] = (st.FAILED, st.TIMED_OUT, st.CANCELLED)
 REASON_LIMIT = 1000
 
 
@@ -44,31 +41,36 @@ def failure_reason(error: dict[str, Any] | None) -> str:
 
 def finish(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     """Record a final Failed / TimedOut / Cancelled status; a job already final keeps its status."""
-    target = str(event.get("status") or st.FAILED)
-    if target not in FINAL_STATUSES:
-        raise PipelineStepError(f"finish cannot record {target}")
+    requested = str(event.get("status") or st.FAILED)
+    target = next((status for status in FINAL_STATUSES if status == requested), None)
+    if target is None:
+        raise PipelineStepError(f"finish cannot record {requested}")
     reason = failure_reason(event.get("error")) if target == st.FAILED else event.get("reason")
     job = pipeline.job(event)
     try:
-        pipeline.jobs.transition(job["project_id"], job["id"], target, pipeline.now(), reason=reason)
-        recorded = target
+        pipeline.jobs.transition(job.project_id, job.id, target, pipeline.now(), reason=reason)
+        recorded = str(target)
     except (ConflictError, NotFoundError):
-        recorded = str((pipeline.jobs.get(job["project_id"], job["id"]) or {}).get("status"))
+        current = pipeline.jobs.get(job.project_id, job.id)
+        recorded = str(current.status) if current is not None else "None"
     if target == st.FAILED:
         # A failure after CreateTrainingJob (e.g. a broken poll) must not leave a GPU running.
-        # Never created, or already stopped: either way nothing is left running.
-        with contextlib.suppress(ClientError, BotoCoreError):
-            pipeline.sagemaker.stop_training_job(TrainingJobName=job["id"])
-    logger.info("training job finished", extra={"job_id": job["id"], "status": recorded, "reason": reason})
+        # Never created or already stopped is not an error (the adapter says so); a failed stop
+        # must not hide the job's own failure, so it is logged and the step goes on.
+        try:
+            pipeline.sagemaker.stop_training_job(job.id)
+        except RelayError as exc:
+            logger.warning("could not stop the training job", extra={"job_id": job.id, "error": exc.message})
+    logger.info("training job finished", extra={"job_id": job.id, "status": recorded, "reason": reason})
     return {"status": recorded, "reason": reason}
 
 
 def verify_dataset(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     """A large presigned upload handed off by `complete`: verify it, record uploaded or invalid."""
-    if pipeline.dataset_service is None:
-        raise PipelineStepError("this worker has no dataset service to verify uploads with")
+    if pipeline.dataset_verifier is None:
+        raise PipelineStepError("this worker has no dataset verifier to verify uploads with")
     project_id, dataset_id = str(event["project_id"]), str(event["dataset_id"])
-    dataset = pipeline.dataset_service.verify_handed_off(project_id, dataset_id)
+    dataset = pipeline.dataset_verifier.verify_handed_off(project_id, dataset_id)
     state = dataset.state if dataset is not None else "deleted"
     logger.info(
         "dataset verified", extra={"project_id": project_id, "dataset_id": dataset_id, "state": state}

@@ -16,6 +16,7 @@ from relay.errors import ConflictError
 from relay.evaluation import get as testing_function
 from relay.pipeline.context import PREDICTIONS_FILE, Pipeline, PipelineStepError
 from relay.services.training import status as st
+from relay.services.training.models import Checkpoint, CheckpointTestResults
 
 CHECKPOINT_METADATA = "relay_checkpoint.json"  # written by training/relay_training/checkpoints.py
 _CHECKPOINT = re.compile(r"checkpoint-(\d+)/")
@@ -50,16 +51,16 @@ def test(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     job = pipeline.job(event)
     paths = pipeline.paths(event)
     try:
-        if job["status"] == st.PENDING:  # the job finished between two polls
-            pipeline.jobs.transition(job["project_id"], job["id"], st.RUNNING, pipeline.now())
-        pipeline.jobs.transition(job["project_id"], job["id"], st.TESTING, pipeline.now(), progress=100)
+        if job.status == st.PENDING:  # the job finished between two polls
+            pipeline.jobs.transition(job.project_id, job.id, st.RUNNING, pipeline.now())
+        pipeline.jobs.transition(job.project_id, job.id, st.TESTING, pipeline.now(), progress=100)
     except ConflictError as exc:
-        raise PipelineStepError(f"training job {job['id']} changed status: {exc.message}") from exc
+        raise PipelineStepError(f"training job {job.id} changed status: {exc.message}") from exc
     keys = pipeline.keys(paths.checkpoints_key)
     numbers = checkpoint_numbers(keys, paths.checkpoints_key)
     if not numbers:
         raise PipelineStepError("the training job saved no checkpoints")
-    functions = list(job.get("test_functions") or [])
+    functions = list(job.test_functions)
     results = []
     for number in numbers:
         folder = f"checkpoint-{number}/"
@@ -93,21 +94,21 @@ def register(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     now = pipeline.now()
     for entry in event.get("checkpoints") or []:
         pipeline.jobs.put_checkpoint(
-            job["project_id"],
-            job["id"],
-            {
-                "checkpoint": int(entry["checkpoint"]),
-                "model_download_url": entry["model_download_url"],
-                "test_results": {
-                    "general_test_result": entry.get("general_test_result"),
-                    "aggregated_test_result": entry.get("aggregated_test_result") or {},
-                },
-                "created_at": int(entry["created_at"]),
-                "updated_at": now,
-            },
+            job.project_id,
+            job.id,
+            Checkpoint(
+                checkpoint=int(entry["checkpoint"]),
+                model_download_url=str(entry["model_download_url"]),
+                test_results=CheckpointTestResults(
+                    general_test_result=entry.get("general_test_result"),
+                    aggregated_test_result=dict(entry.get("aggregated_test_result") or {}),
+                ),
+                created_at=int(entry["created_at"]),
+                updated_at=now,
+            ),
         )
     try:
-        pipeline.jobs.transition(job["project_id"], job["id"], st.SUCCESS, now)
+        pipeline.jobs.transition(job.project_id, job.id, st.SUCCESS, now)
     except ConflictError as exc:
-        raise PipelineStepError(f"training job {job['id']} changed status: {exc.message}") from exc
+        raise PipelineStepError(f"training job {job.id} changed status: {exc.message}") from exc
     return {"status": st.SUCCESS, "checkpoints": len(event.get("checkpoints") or [])}

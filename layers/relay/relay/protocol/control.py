@@ -1,10 +1,12 @@
-"""Control-plane wire models: projects, datasets and testing functions, in the spec's field order."""
+"""Control-plane wire models: projects, datasets, testing functions and API keys, in the spec's field order."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from relay.protocol.training import TrainingJobSummary
 
 
 class CreateProjectRequest(BaseModel):
@@ -28,12 +30,23 @@ class DatasetSummary(BaseModel):
     is_uploaded: bool
 
 
+class ProjectDeployment(BaseModel):
+    """The spec's DeploymentSummary, as the project detail lists it (unset fields left out)."""
+
+    id: str
+    name: str | None = None
+    status: str | None = None
+    created_at: int | None = None
+
+
 class ProjectDetail(BaseModel):
+    """Served with `exclude_none`: a child's unset fields are left out, as stored."""
+
     id: str
     name: str
     datasets: list[DatasetSummary]
-    training_jobs: list[dict[str, Any]]
-    deployments: list[dict[str, Any]]
+    training_jobs: list[TrainingJobSummary]
+    deployments: list[ProjectDeployment]
     # Relay's own fields.
     created_at: int
     updated_at: int
@@ -108,3 +121,22 @@ class TestingFunctionSummary(BaseModel):
     name: str
     content: str
     dependencies: list[str]
+
+
+class CreateKeyRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = None
+
+
+class ApiKeyObject(BaseModel):
+    id: str
+    object: Literal["api_key"] = "api_key"
+    name: str
+    prefix: str
+    created_at: int
+    last_used_at: int | None = None
+
+
+class CreatedApiKey(ApiKeyObject):
+    key: str  # the only time the plaintext is ever returned

@@ -1,4 +1,4 @@
-"""Training-job requests of the control-plane spec (`/v1/projects/{id}/training-jobs[...]`).
+"""Training-job requests and responses of the control-plane spec (`/v1/projects/{id}/training-jobs[...]`).
 
 Field-level rules live here so a bad value answers 400 naming the field; rules that need the
 catalogue or the table (base model, datasets, checkpoints) live in the training service.
@@ -15,6 +15,7 @@ from relay.evaluation import TESTING_FUNCTIONS
 
 TaskType = Literal["text-generation", "classification", "embedding", "regression"]
 BaseModelOption = Literal["pre-trained", "fine-tuned"]
+TrainingStatus = Literal["Pending", "Running", "Testing", "Success", "Failed", "TimedOut", "Cancelled"]
 
 
 def _known_functions(names: list[str], field: str) -> list[str]:
@@ -108,3 +109,77 @@ class CreateGRPOTrainingJobRequest(CreateTrainingJobRequest):
         if self.task_type != "text-generation":
             raise ValueError("GRPO trains text-generation models only")
         return self
+
+
+# --- responses, in the spec's field order; Relay's own fields in a commented block ---
+
+
+class TrainingJobSummary(BaseModel):
+    id: str
+    name: str
+    training_technique: Literal["SFT", "GRPO"]
+    task_type: TaskType
+    base_model_option: BaseModelOption
+    base_model: str
+    base_fine_tuned_model: str | None = None
+    base_fine_tuned_model_checkpoint: int | None = None
+    train_dataset_name: str | None = None
+    test_functions: list[str] = []
+    reward: dict[str, float] | None = None
+    status: TrainingStatus
+    progress: int = 0
+    created_by: str
+    created_at: int
+    updated_at: int
+
+
+class TrainingLossPoint(BaseModel):
+    timestamp: float
+    loss: float
+
+
+class TrainingDataset(BaseModel):
+    """The spec's DatasetSummary of a job's train or test dataset."""
+
+    id: str
+    name: str
+    created_at: int
+    is_uploaded: bool
+
+
+class TrainingJobDetail(BaseModel):
+    id: str
+    name: str
+    training_technique: Literal["SFT", "GRPO"]
+    task_type: TaskType
+    base_model_option: BaseModelOption
+    base_model: str
+    base_fine_tuned_model: str | None = None
+    base_fine_tuned_model_checkpoint: int | None = None
+    test_functions: list[str] = []
+    reward: dict[str, float] | None = None
+    status: TrainingStatus
+    progress: int = 0
+    created_by: str
+    created_at: int
+    updated_at: int
+    train_dataset: TrainingDataset | None = None
+    test_dataset: TrainingDataset | None = None
+    training_loss: list[TrainingLossPoint] = []
+    hyper_parameters: dict[str, Any] = {}
+    # Relay's own fields.
+    description: str | None = None
+    failure_reason: str | None = None
+
+
+class CheckpointTestResults(BaseModel):
+    general_test_result: str | None = None
+    aggregated_test_result: dict[str, str] = {}
+
+
+class TrainingJobCheckpoint(BaseModel):
+    checkpoint: int
+    model_download_url: str
+    test_results: CheckpointTestResults | None = None
+    created_at: int
+    updated_at: int | None = None

@@ -21,22 +21,31 @@ if TYPE_CHECKING:
     from relay.backends.images import ImageFetcher
     from relay.backends.s3 import ObjectStore
     from relay.backends.sagemaker.chat import SageMakerChatBackend
+    from relay.backends.sagemaker.control import SageMakerControl
     from relay.backends.sagemaker.runtime import SageMakerRuntime
+    from relay.backends.stepfunctions import StepFunctions
     from relay.backends.worker import Worker
-    from relay.services.auth import Authenticator
+    from relay.pipeline.context import Pipeline
     from relay.services.chat import ChatService
     from relay.services.classification import ClassificationService, InvocationService
     from relay.services.completions import CompletionService
-    from relay.services.control.datasets import DatasetService
-    from relay.services.control.projects import ProjectService
-    from relay.services.control.repository import DatasetRepository, ProjectRepository
+    from relay.services.datasets.repository import DatasetRepository
+    from relay.services.datasets.service import DatasetService
+    from relay.services.datasets.uploads import DatasetUploads
+    from relay.services.datasets.verification import DatasetVerifier
     from relay.services.embeddings import EmbeddingService
-    from relay.services.keys import ApiKeyRepository
+    from relay.services.keys.auth import Authenticator
+    from relay.services.keys.repository import ApiKeyRepository
+    from relay.services.keys.service import ApiKeyService
     from relay.services.models import ModelDirectory
+    from relay.services.projects.repository import ProjectRepository
+    from relay.services.projects.service import ProjectService
+    from relay.services.reactivation import DeploymentGate
     from relay.services.registry.repository import ModelRegistryRepository
     from relay.services.registry.service import ModelRegistration
     from relay.services.rerank import RerankService
     from relay.services.resolver import ModelResolver
+    from relay.services.training.repository import TrainingJobRepository
     from relay.services.training.service import TrainingService
     from relay.services.transcription import TranscriptionService
     from relay.targets import ChatBackend, Source
@@ -51,33 +60,71 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    # --- control plane: training, keys, projects, datasets, the pipeline worker ---
+
+    @cached_property
+    def step_functions(self) -> StepFunctions:
+        from relay.backends.stepfunctions import StepFunctions
+
+        return StepFunctions(lambda: aws.client("stepfunctions"))
+
+    @cached_property
+    def sagemaker_control(self) -> SageMakerControl:
+        from relay.backends.sagemaker.control import SageMakerControl
+
+        return SageMakerControl(lambda: aws.client("sagemaker"))
+
+    @cached_property
+    def training_job_repository(self) -> TrainingJobRepository:
+        from relay.services.training.dynamodb import DynamoDBTrainingJobRepository
+
+        return DynamoDBTrainingJobRepository(aws.client("dynamodb"), self.settings.table_name)
+
     @cached_property
     def training(self) -> TrainingService:
-        from relay.backends.s3 import S3ObjectStore
-        from relay.services.control.dynamodb import DynamoDBDatasetRepository, DynamoDBProjectRepository
-        from relay.services.training.repository import DynamoDBTrainingJobRepository
         from relay.services.training.service import TrainingService
 
-        table = self.settings.table_name
         return TrainingService(
-            DynamoDBTrainingJobRepository(aws.client("dynamodb"), table),
-            DynamoDBDatasetRepository(aws.client("dynamodb"), table),
-            DynamoDBProjectRepository(aws.client("dynamodb"), table),
-            S3ObjectStore(aws.client("s3"), self.settings.bucket_name),
-            lambda: aws.client("stepfunctions"),
-            lambda: aws.client("sagemaker"),
+            self.training_job_repository,
+            self.dataset_repository,
+            self.project_repository,
+            self.object_store,
+            self.step_functions,
+            self.sagemaker_control,
             self.settings.state_machine_arn,
         )
 
     @cached_property
+    def pipeline(self) -> Pipeline:
+        """What the pipeline worker's steps work with (functions/pipeline/handler.py)."""
+        from relay.pipeline.context import Pipeline
+
+        return Pipeline(
+            jobs=self.training_job_repository,
+            datasets=self.dataset_repository,
+            s3=aws.client("s3"),
+            sagemaker=self.sagemaker_control,
+            logs=aws.client("logs"),
+            settings=self.settings,
+            dataset_verifier=self.dataset_verifier,
+        )
+
+    @cached_property
     def api_keys(self) -> ApiKeyRepository:
-        from relay.services.keys import DynamoDBApiKeyRepository
+        from relay.services.keys.dynamodb import DynamoDBApiKeyRepository
 
         return DynamoDBApiKeyRepository(aws.client("dynamodb"), self.settings.table_name)
 
     @cached_property
+    def keys(self) -> ApiKeyService:
+        from relay.services.keys.service import ApiKeyService
+
+        return ApiKeyService(self.api_keys, self.authenticator.forget)
+
+    @cached_property
     def authenticator(self) -> Authenticator:
-        from relay.services.auth import Authenticator, secrets_manager_source
+        from relay.backends.secrets import secrets_manager_source
+        from relay.services.keys.auth import Authenticator
 
         return Authenticator(
             secrets_manager_source(lambda: aws.client("secretsmanager"), self.settings.admin_secret_id),
@@ -117,18 +164,37 @@ class Services:
         from relay.services.resolver import ModelResolver
 
         return ModelResolver(
-            self.bedrock_catalog, self.model_registry, base_models=lambda name: base_model(name) is not None
+            self.bedrock_catalog,
+            self.model_registry,
+            base_models=lambda name: base_model(name) is not None,
+            gate=self.deployment_gate,
         )
 
     @cached_property
+    def deployer(self) -> Worker | None:
+        """The deployer Lambda (asynchronous invokes), where this function is told its name."""
+        from relay.backends.worker import LambdaWorker
+
+        name = self.settings.deployer_function_name
+        return LambdaWorker(lambda: aws.client("lambda"), name) if name else None
+
+    @cached_property
+    def deployment_gate(self) -> DeploymentGate:
+        """Deployments answer 503 + Retry-After until Deployed; a deactivated one is sent to the deployer."""
+        from relay.services.reactivation import DeploymentGate
+
+        # The deployment state machine looks again once per poll interval: sooner sees nothing new.
+        return DeploymentGate(self.deployer, retry_after=2 * int(self.settings.deployment_poll_seconds))
+
+    @cached_property
     def project_repository(self) -> ProjectRepository:
-        from relay.services.control.dynamodb import DynamoDBProjectRepository
+        from relay.services.projects.dynamodb import DynamoDBProjectRepository
 
         return DynamoDBProjectRepository(aws.client("dynamodb"), self.settings.table_name)
 
     @cached_property
     def dataset_repository(self) -> DatasetRepository:
-        from relay.services.control.dynamodb import DynamoDBDatasetRepository
+        from relay.services.datasets.dynamodb import DynamoDBDatasetRepository
 
         return DynamoDBDatasetRepository(aws.client("dynamodb"), self.settings.table_name)
 
@@ -146,7 +212,7 @@ class Services:
 
     @cached_property
     def projects(self) -> ProjectService:
-        from relay.services.control.projects import ProjectService
+        from relay.services.projects.service import ProjectService
 
         return ProjectService(self.project_repository, self.object_store)
 
@@ -160,10 +226,33 @@ class Services:
 
     @cached_property
     def datasets(self) -> DatasetService:
-        from relay.services.control.datasets import DatasetService
+        from relay.services.datasets.service import DatasetService
 
         return DatasetService(
-            self.projects, self.dataset_repository, self.object_store, self.settings, worker=self.worker
+            self.projects,
+            self.dataset_repository,
+            self.training_job_repository,
+            self.object_store,
+            self.settings,
+        )
+
+    @cached_property
+    def dataset_verifier(self) -> DatasetVerifier:
+        from relay.services.datasets.verification import DatasetVerifier
+
+        return DatasetVerifier(self.dataset_repository, self.object_store, self.settings, worker=self.worker)
+
+    @cached_property
+    def dataset_uploads(self) -> DatasetUploads:
+        from relay.services.datasets.uploads import DatasetUploads
+
+        return DatasetUploads(
+            self.projects,
+            self.datasets,
+            self.dataset_repository,
+            self.dataset_verifier,
+            self.object_store,
+            self.settings,
         )
 
     # --- chat completions ---

@@ -28,8 +28,8 @@ from relay.protocol.control import (
     PresignedUpload,
     UploadResponse,
 )
-from relay.services.auth import Principal
-from relay.services.control.layout import Dataset
+from relay.services.datasets.models import Dataset
+from relay.services.keys.models import Principal
 
 router = APIRouter(dependencies=[Depends(require_key)])
 _BASE = "/v1/projects/{project_id}/datasets"
@@ -55,13 +55,13 @@ def dataset_detail(dataset: Dataset, download_url: str | None = None) -> Dataset
         sha256=dataset.sha256,
         format=dataset.format,
         num_rows=dataset.num_rows,
-        status=dataset.state,  # type: ignore[arg-type]
-        error=DatasetRejection.model_validate(dataset.error) if dataset.error else None,
+        status=dataset.state,
+        error=DatasetRejection.model_validate(dataset.error.to_values()) if dataset.error else None,
     )
 
 
 async def _read_form(request: Request) -> tuple[UploadFile, str | None]:
-    datasets = services_of(request).datasets
+    uploads = services_of(request).dataset_uploads
     settings = services_of(request).settings
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise BadRequestError(
@@ -71,7 +71,7 @@ async def _read_form(request: Request) -> tuple[UploadFile, str | None]:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.dataset_multipart_body_max_bytes:
         # Refused before reading: the whole body would not fit a Lambda invocation anyway.
-        raise datasets.too_large(int(declared))
+        raise uploads.too_large(int(declared))
     try:
         form = await request.form(max_files=1, max_fields=4, max_part_size=64 * 1024)
     except HTTPException as exc:
@@ -96,7 +96,7 @@ async def upload_dataset(
     finally:
         await upload.close()
     dataset = await run_in_threadpool(
-        lambda: services_of(request).datasets.upload(
+        lambda: services_of(request).dataset_uploads.upload(
             project_id, filename=upload.filename, content=content, name=name, by=principal.key_id
         )
     )
@@ -115,7 +115,7 @@ async def start_upload(
 ) -> UploadResponse:
     body = await json_body(request, CreateUploadRequest, required=True)
     dataset, post = await run_in_threadpool(
-        lambda: services_of(request).datasets.start_upload(
+        lambda: services_of(request).dataset_uploads.start_upload(
             project_id,
             name=body.name,
             filename=body.filename,
@@ -143,11 +143,11 @@ async def start_upload(
 async def complete_upload(
     project_id: str, dataset_id: str, request: Request, response: Response
 ) -> DatasetDetail:
-    service = services_of(request).datasets
-    dataset = await run_in_threadpool(service.complete_upload, project_id, dataset_id)
+    services = services_of(request)
+    dataset = await run_in_threadpool(services.dataset_uploads.complete_upload, project_id, dataset_id)
     if dataset.state == "verifying":
         response.status_code = 202
-    return dataset_detail(dataset, await run_in_threadpool(service.download_url, dataset))
+    return dataset_detail(dataset, await run_in_threadpool(services.datasets.download_url, dataset))
 
 
 @router.get(f"{_BASE}/{{dataset_id}}", response_model=DatasetDetail, response_model_exclude_none=True)

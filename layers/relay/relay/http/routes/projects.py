@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from relay.http.bodies import json_body
 from relay.http.routes.datasets import dataset_summary
+from relay.http.routes.training import job_summary
 from relay.http.security import require_key, services_of
-from relay.protocol.control import CreateProjectRequest, ProjectDetail, ProjectSummary
-from relay.services.control.layout import (
-    DEPLOYMENT_SUMMARY_FIELDS,
-    TRAINING_JOB_SUMMARY_FIELDS,
-    Project,
-    ProjectContents,
-)
+from relay.protocol.control import CreateProjectRequest, ProjectDeployment, ProjectDetail, ProjectSummary
+from relay.services.projects.models import Project, ProjectContents
 
 router = APIRouter(dependencies=[Depends(require_key)])
 
@@ -27,18 +21,17 @@ def project_summary(project: Project) -> ProjectSummary:
     )
 
 
-def _pick(item: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: item[name] for name in names if item.get(name) is not None}
-
-
 def project_detail(contents: ProjectContents) -> ProjectDetail:
     project = contents.project
     return ProjectDetail(
         id=project.id,
         name=project.name,
         datasets=[dataset_summary(d) for d in contents.datasets],
-        training_jobs=[_pick(job, TRAINING_JOB_SUMMARY_FIELDS) for job in contents.training_jobs],
-        deployments=[_pick(d, DEPLOYMENT_SUMMARY_FIELDS) for d in contents.deployments],
+        training_jobs=[job_summary(job) for job in contents.training_jobs],
+        deployments=[
+            ProjectDeployment(id=d.id, name=d.name, status=d.status, created_at=d.created_at)
+            for d in contents.deployments
+        ],
         created_at=project.created_at,
         updated_at=project.updated_at,
     )
@@ -58,7 +51,8 @@ async def list_projects(request: Request) -> list[ProjectSummary]:
     return [project_summary(p) for p in projects]
 
 
-@router.get("/v1/projects/{project_id}", response_model=ProjectDetail)
+# A child's unset fields are left out, as the spec's examples show them.
+@router.get("/v1/projects/{project_id}", response_model=ProjectDetail, response_model_exclude_none=True)
 async def get_project(project_id: str, request: Request) -> ProjectDetail:
     contents = await run_in_threadpool(services_of(request).projects.detail, project_id)
     return project_detail(contents)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from relay.http.security import require_key, services_of
-from relay.protocol.training import CreateGRPOTrainingJobRequest, CreateTrainingJobRequest
-from relay.services.auth import Principal
+from relay.protocol.training import (
+    CheckpointTestResults,
+    CreateGRPOTrainingJobRequest,
+    CreateTrainingJobRequest,
+    TrainingDataset,
+    TrainingJobCheckpoint,
+    TrainingJobDetail,
+    TrainingJobSummary,
+    TrainingLossPoint,
+)
+from relay.services.datasets.models import Dataset
+from relay.services.keys.models import Principal
+from relay.services.training.models import Checkpoint, TrainingJob
+from relay.services.training.service import TrainingJobView
 
 router = APIRouter(prefix="/v1/projects/{project_id}/training-jobs", dependencies=[Depends(require_key)])
 
@@ -17,38 +27,103 @@ router = APIRouter(prefix="/v1/projects/{project_id}/training-jobs", dependencie
 IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=255)
 
 
-@router.post("", status_code=201)
+def job_summary(job: TrainingJob) -> TrainingJobSummary:
+    return TrainingJobSummary(
+        id=job.id,
+        name=job.name,
+        training_technique=job.training_technique,
+        task_type=job.task_type,
+        base_model_option=job.base_model_option,
+        base_model=job.base_model,
+        base_fine_tuned_model=job.base_fine_tuned_model,
+        base_fine_tuned_model_checkpoint=job.base_fine_tuned_model_checkpoint,
+        train_dataset_name=job.train_dataset_name,
+        test_functions=job.test_functions,
+        reward=job.reward,
+        status=job.status,
+        progress=job.progress,
+        created_by=job.created_by,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+    )
+
+
+def _dataset(dataset: Dataset | None) -> TrainingDataset | None:
+    if dataset is None:
+        return None
+    return TrainingDataset(
+        id=dataset.id, name=dataset.name, created_at=dataset.created_at, is_uploaded=dataset.is_uploaded
+    )
+
+
+def job_detail(view: TrainingJobView) -> TrainingJobDetail:
+    job = view.job
+    summary = job_summary(job).model_dump(exclude={"train_dataset_name"})
+    return TrainingJobDetail(
+        **summary,
+        train_dataset=_dataset(view.train_dataset),
+        test_dataset=_dataset(view.test_dataset),
+        training_loss=[TrainingLossPoint(timestamp=p.timestamp, loss=p.loss) for p in job.training_loss],
+        hyper_parameters=job.hyper_parameters,
+        description=job.description,
+        failure_reason=job.failure_reason,
+    )
+
+
+def checkpoint_view(checkpoint: Checkpoint) -> TrainingJobCheckpoint:
+    results = checkpoint.test_results
+    return TrainingJobCheckpoint(
+        checkpoint=checkpoint.checkpoint,
+        model_download_url=checkpoint.model_download_url,
+        test_results=(
+            CheckpointTestResults(
+                general_test_result=results.general_test_result,
+                aggregated_test_result=results.aggregated_test_result,
+            )
+            if results
+            else None
+        ),
+        created_at=checkpoint.created_at,
+        updated_at=checkpoint.updated_at,
+    )
+
+
+@router.post("", status_code=201, response_model=TrainingJobSummary)
 async def create_training_job(
     project_id: str,
     body: CreateTrainingJobRequest,
     request: Request,
     principal: Principal = Depends(require_key),
     idempotency_key: str | None = IdempotencyKey,
-) -> dict[str, Any]:
+) -> TrainingJobSummary:
     service = services_of(request).training
-    return await run_in_threadpool(service.create, project_id, body, principal.key_id, idempotency_key)
+    job = await run_in_threadpool(service.create, project_id, body, principal.key_id, idempotency_key)
+    return job_summary(job)
 
 
-@router.post("/grpo", status_code=201)
+@router.post("/grpo", status_code=201, response_model=TrainingJobSummary)
 async def create_grpo_training_job(
     project_id: str,
     body: CreateGRPOTrainingJobRequest,
     request: Request,
     principal: Principal = Depends(require_key),
     idempotency_key: str | None = IdempotencyKey,
-) -> dict[str, Any]:
+) -> TrainingJobSummary:
     service = services_of(request).training
-    return await run_in_threadpool(service.create, project_id, body, principal.key_id, idempotency_key)
+    job = await run_in_threadpool(service.create, project_id, body, principal.key_id, idempotency_key)
+    return job_summary(job)
 
 
-@router.get("")
-async def list_training_jobs(project_id: str, request: Request) -> list[dict[str, Any]]:
-    return await run_in_threadpool(services_of(request).training.list, project_id)
+@router.get("", response_model=list[TrainingJobSummary])
+async def list_training_jobs(project_id: str, request: Request) -> list[TrainingJobSummary]:
+    jobs = await run_in_threadpool(services_of(request).training.list, project_id)
+    return [job_summary(job) for job in jobs]
 
 
-@router.get("/{training_job_id}")
-async def get_training_job(project_id: str, training_job_id: str, request: Request) -> dict[str, Any]:
-    return await run_in_threadpool(services_of(request).training.get, project_id, training_job_id)
+@router.get("/{training_job_id}", response_model=TrainingJobDetail)
+async def get_training_job(project_id: str, training_job_id: str, request: Request) -> TrainingJobDetail:
+    view = await run_in_threadpool(services_of(request).training.get, project_id, training_job_id)
+    return job_detail(view)
 
 
 @router.delete("/{training_job_id}", status_code=204)
@@ -63,6 +138,9 @@ async def cancel_training_job(project_id: str, training_job_id: str, request: Re
     return Response(status_code=204)
 
 
-@router.get("/{training_job_id}/checkpoints")
-async def list_checkpoints(project_id: str, training_job_id: str, request: Request) -> list[dict[str, Any]]:
-    return await run_in_threadpool(services_of(request).training.checkpoints, project_id, training_job_id)
+@router.get("/{training_job_id}/checkpoints", response_model=list[TrainingJobCheckpoint])
+async def list_checkpoints(
+    project_id: str, training_job_id: str, request: Request
+) -> list[TrainingJobCheckpoint]:
+    found = await run_in_threadpool(services_of(request).training.checkpoints, project_id, training_job_id)
+    return [checkpoint_view(c) for c in found]

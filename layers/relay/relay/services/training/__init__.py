@@ -1,1 +1,1 @@
-"""Training jobs: the API's service, its DynamoDB repository, and the transition rules."""
+"""Training jobs: records, the transition table, storage, request resolution and the service."""

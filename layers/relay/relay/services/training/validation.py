@@ -1,19 +1,20 @@
 """A training request checked against the catalogue, the project's datasets and earlier jobs.
 
-The result is the job record as stored (spec field names), with hyperparameters resolved.
+The result is the job record to store, with hyperparameters resolved.
 """
 
 from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from relay.catalogue import BaseModelSpec, resolve_base_model, validate_training_parameters
 from relay.errors import BadRequestError
 from relay.protocol.training import CreateGRPOTrainingJobRequest, CreateTrainingJobRequest
-from relay.services.control.layout import Dataset
+from relay.services.datasets.models import Dataset
 from relay.services.training import status as st
+from relay.services.training.models import Checkpoint, StatusChange, TrainingJob
 
 # Held out for testing when test functions are chosen but neither a test dataset nor a ratio is.
 DEFAULT_TEST_SPLIT_PERCENT = 10.0
@@ -24,19 +25,18 @@ class DatasetLookup(Protocol):
 
 
 class JobLookup(Protocol):
-    def get(self, project_id: str, job_id: str) -> dict[str, Any] | None: ...
-    def list(self, project_id: str) -> list[dict[str, Any]]: ...
-    def checkpoints(self, project_id: str, job_id: str) -> builtins.list[dict[str, Any]]: ...
+    def get(self, project_id: str, job_id: str) -> TrainingJob | None: ...
+    def list(self, project_id: str) -> list[TrainingJob]: ...
+    def checkpoints(self, project_id: str, job_id: str) -> builtins.list[Checkpoint]: ...
 
 
 @dataclass(frozen=True)
 class Resolved:
     spec: BaseModelSpec
-    job: dict[str, Any]
-    dataset_ids: list[str]
+    job: TrainingJob
 
 
-# Which dataset formats (services/control/validation.py) each kind of job can train on.
+# Which dataset formats (services/datasets/validation.py) each kind of job can train on.
 # GRPO needs a prompt and an expected answer to score, so chat transcripts do not fit.
 TASK_FORMATS: dict[tuple[str, str], tuple[str, ...]] = {
     ("SFT", "text-generation"): ("chat", "prompt_completion"),
@@ -70,26 +70,26 @@ def _uploaded(datasets: DatasetLookup, project_id: str, dataset_id: str, field: 
 
 def _source_job(
     jobs: JobLookup, project_id: str, request: CreateTrainingJobRequest
-) -> tuple[dict[str, Any], int]:
+) -> tuple[TrainingJob, int]:
     """The finished job and checkpoint a `fine-tuned` request starts from (by job id or name)."""
     job = jobs.get(project_id, request.base_model) if request.base_model.startswith("tr-") else None
     if job is None:
-        named = [j for j in jobs.list(project_id) if j.get("name") == request.base_model]
+        named = [j for j in jobs.list(project_id) if j.name == request.base_model]
         job = named[0] if len(named) == 1 else None
     if job is None:
         raise BadRequestError(
             f"base_model: no training job '{request.base_model}' in this project to continue from",
             param="base_model",
         )
-    if job.get("status") != st.SUCCESS:
+    if job.status != st.SUCCESS:
         raise BadRequestError(
-            f"base_model: training job '{job['id']}' is {job.get('status')}, not Success", param="base_model"
+            f"base_model: training job '{job.id}' is {job.status}, not Success", param="base_model"
         )
-    numbers = sorted(int(c["checkpoint"]) for c in jobs.checkpoints(project_id, job["id"]))
+    numbers = sorted(c.checkpoint for c in jobs.checkpoints(project_id, job.id))
     assert request.checkpoint is not None  # the request model requires it for fine-tuned
     if request.checkpoint not in numbers:
         raise BadRequestError(
-            f"checkpoint: training job '{job['id']}' has no checkpoint {request.checkpoint} (it has {numbers})",
+            f"checkpoint: training job '{job.id}' has no checkpoint {request.checkpoint} (it has {numbers})",
             param="checkpoint",
         )
     return job, request.checkpoint
@@ -105,17 +105,17 @@ def resolve(
     datasets: DatasetLookup,
     jobs: JobLookup,
 ) -> Resolved:
-    technique = "GRPO" if isinstance(request, CreateGRPOTrainingJobRequest) else "SFT"
-    job: dict[str, Any] = {}
+    technique: Literal["SFT", "GRPO"] = "GRPO" if isinstance(request, CreateGRPOTrainingJobRequest) else "SFT"
+    source: TrainingJob | None = None
+    checkpoint: int | None = None
     if request.base_model_option == "fine-tuned":
         source, checkpoint = _source_job(jobs, project_id, request)
-        if source.get("task_type") != request.task_type:
+        if source.task_type != request.task_type:
             raise BadRequestError(
-                f"task_type: checkpoint of a {source.get('task_type')} job cannot train {request.task_type}",
+                f"task_type: checkpoint of a {source.task_type} job cannot train {request.task_type}",
                 param="task_type",
             )
-        spec = resolve_base_model(str(source["base_model"]))
-        job.update(base_fine_tuned_model=source["id"], base_fine_tuned_model_checkpoint=checkpoint)
+        spec = resolve_base_model(source.base_model)
     else:
         spec = resolve_base_model(request.base_model)
     hyper_parameters: dict[str, Any] = dict(
@@ -141,7 +141,7 @@ def resolve(
     if request.rebalance_data is not None:
         hyper_parameters["rebalance_data"] = dict(request.rebalance_data)
     reward = dict(request.reward) if isinstance(request, CreateGRPOTrainingJobRequest) else None
-    job.update(
+    job = TrainingJob(
         id=job_id,
         project_id=project_id,
         name=request.name or job_id,
@@ -150,6 +150,8 @@ def resolve(
         task_type=request.task_type,
         base_model_option=request.base_model_option,
         base_model=spec.name,
+        base_fine_tuned_model=source.id if source else None,
+        base_fine_tuned_model_checkpoint=checkpoint,
         train_dataset_id=train.id,
         train_dataset_name=train.name,
         test_dataset_id=test.id if test else None,
@@ -158,11 +160,11 @@ def resolve(
         reward=reward,
         hyper_parameters=hyper_parameters,
         status=st.PENDING,
-        status_history=[{"status": st.PENDING, "at": now}],
+        status_history=[StatusChange(status=st.PENDING, at=now)],
         progress=0,
         training_loss=[],
         created_by=created_by,
         created_at=now,
         updated_at=now,
     )
-    return Resolved(spec=spec, job=job, dataset_ids=[train.id] + ([test.id] if test else []))
+    return Resolved(spec=spec, job=job)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay.services.control.lines import TOO_LONG, HashingLines, decode_line
+from relay.services.datasets.lines import TOO_LONG, HashingLines, decode_line
 
 MAX_REPORTED = 20
 FORMATS = ("chat", "prompt_completion", "classification", "regression", "pairs")

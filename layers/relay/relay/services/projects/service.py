@@ -8,15 +8,9 @@ from collections.abc import Callable
 
 from relay.backends.s3 import ObjectStore
 from relay.errors import BadRequestError, ConflictError
-from relay.services.control.layout import (
-    PROJECT_PREFIX,
-    Project,
-    ProjectContents,
-    is_id,
-    new_id,
-    project_prefix,
-)
-from relay.services.control.repository import ProjectRepository, project_not_found
+from relay.services.layout import PROJECT_PREFIX, is_id, new_id, project_prefix
+from relay.services.projects.models import Project, ProjectContents
+from relay.services.projects.repository import ProjectRepository, project_not_found
 
 MAX_NAME_LENGTH = 256
 
@@ -77,8 +71,8 @@ class ProjectService:
         deployments = contents.active_deployments()
         if jobs or deployments:
             self._projects.abort_delete(project_id, int(self._clock()))
-            busy = [f"training job {j.get('id')} ({j.get('status')})" for j in jobs]
-            busy += [f"deployment {d.get('id')} ({d.get('status')})" for d in deployments]
+            busy = [f"training job {j.id} ({j.status})" for j in jobs]
+            busy += [f"deployment {d.id} ({d.status})" for d in deployments]
             raise ConflictError(
                 f"Project {project_id} still has {', '.join(busy)}; "
                 "cancel the training jobs and delete the deployments first",

@@ -11,25 +11,17 @@ import hmac
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from relay.errors import AuthenticationError, ServiceUnavailableError
+from relay.errors import AuthenticationError, RelayError, ServiceUnavailableError
 from relay.observability import logger
-from relay.services.keys import ApiKeyRepository, hash_secret, parse_key
+from relay.services.keys.models import ADMIN, Principal, hash_secret, parse_key
+from relay.services.keys.repository import ApiKeyRepository
 
 _MAX_CACHE = 4096
 _MAX_KEY_LENGTH = 256
 
 
-@dataclass(frozen=True)
-class Principal:
-    key_id: str
-    is_admin: bool
-
-
-ADMIN = Principal(key_id="admin", is_admin=True)
+__all__ = ["ADMIN", "Authenticator", "Principal"]
 
 
 class Authenticator:
@@ -88,13 +80,13 @@ class Authenticator:
         key_id, secret = parsed
         try:
             record = self._keys.get(key_id)
-        except (ClientError, BotoCoreError) as exc:
+        except RelayError as exc:
             raise ServiceUnavailableError("Could not verify the API key", retry_after=1) from exc
         if record is None or not hmac.compare_digest(hash_secret(secret), record.key_hash):
             return None
         try:
             self._keys.touch(key_id, int(time.time()))
-        except (ClientError, BotoCoreError):
+        except RelayError:
             logger.warning("could not record API key use", extra={"key_id": key_id})
         return Principal(key_id=key_id, is_admin=False)
 
@@ -106,7 +98,7 @@ class Authenticator:
         with self._lock:
             try:
                 value = self._admin_key_source().strip().encode("utf-8")
-            except (ClientError, BotoCoreError) as exc:
+            except RelayError as exc:
                 if self._admin is not None:
                     return self._admin[0]
                 raise ServiceUnavailableError("Could not read the admin key", retry_after=1) from exc
@@ -123,13 +115,3 @@ class Authenticator:
 
 def _fingerprint(presented: str) -> bytes:
     return hashlib.sha256(presented.encode("utf-8")).digest()
-
-
-def secrets_manager_source(client: Callable[[], object], secret_id: str) -> Callable[[], str]:
-    """A callable that reads the admin key (a plain secret string) from Secrets Manager."""
-
-    def read() -> str:
-        response = client().get_secret_value(SecretId=secret_id)  # type: ignore[attr-defined]
-        return str(response.get("SecretString", ""))
-
-    return read

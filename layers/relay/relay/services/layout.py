@@ -1,4 +1,4 @@
-"""Where control-plane records live in the one DynamoDB table, and the records themselves.
+"""Where control-plane records live: the one DynamoDB table's key layout, ids, and S3 prefixes.
 
 Key layout (every issue that writes control-plane items follows it):
 
@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
-from typing import Any
 
 PROJECT_PREFIX = "ms-"
 DATASET_PREFIX = "ds-"
@@ -47,37 +45,7 @@ PROJECT_SK = "PROJECT"
 DATASET_SK_PREFIX = "DATASET#"
 TRAINING_SK_PREFIX = "TRAINING#"
 DEPLOYMENT_SK_PREFIX = "DEPLOYMENT#"
-
-# Spec statuses. A project cannot be deleted while any child is in a non-terminal one; a
-# deactivated deployment still holds an endpoint configuration, so it counts as active.
-TRAINING_TERMINAL = frozenset({"Success", "Failed", "TimedOut", "Cancelled"})
-DEPLOYMENT_TERMINAL = frozenset({"Failed", "Cancelled", "Terminated", "TimedOut"})
-
-# The spec's TrainingJobSummary and DeploymentSummary fields, as the project detail returns them.
-TRAINING_JOB_SUMMARY_FIELDS = (
-    "id",
-    "name",
-    "training_technique",
-    "task_type",
-    "base_model_option",
-    "base_model",
-    "base_fine_tuned_model",
-    "base_fine_tuned_model_checkpoint",
-    "train_dataset_name",
-    "test_functions",
-    "reward",
-    "status",
-    "progress",
-    "created_by",
-    "created_at",
-    "updated_at",
-)
-DEPLOYMENT_SUMMARY_FIELDS = ("id", "name", "status", "created_at")
-
-# A dataset's life: `pending` (presigned URL issued) -> `uploaded`, directly when `complete`
-# verifies it in the request, or through `verifying` (handed to the pipeline worker) -> `uploaded`
-# or `invalid` (object removed, record kept a day to say why). Any of them -> `deleting` -> gone.
-DATASET_STATES = ("pending", "verifying", "uploaded", "invalid", "deleting")
+CHECKPOINT_SK_PREFIX = "CHECKPOINT#"
 
 _ID_BODY = re.compile(r"^[a-z0-9]{16}$")
 
@@ -108,59 +76,19 @@ def dataset_object_key(project_id: str, dataset_id: str, filename: str) -> str:
     return f"{project_prefix(project_id)}datasets/{dataset_id}/{filename}"
 
 
-@dataclass(frozen=True)
-class Project:
-    id: str
-    name: str
-    created_at: int
-    updated_at: int
-    state: str = "active"  # active | deleting
+def training_sk(job_id: str) -> str:
+    return f"{TRAINING_SK_PREFIX}{job_id}"
 
 
-@dataclass(frozen=True)
-class Dataset:
-    id: str
-    project_id: str
-    name: str
-    filename: str
-    object_key: str
-    created_at: int
-    updated_at: int
-    upload_by: str
-    state: str = "pending"  # see DATASET_STATES
-    sha256: str = ""  # hex; declared by the client until verified
-    size: int = 0
-    format: str | None = None
-    num_rows: int | None = None
-    uploaded_at: int | None = None
-    # Pending, verifying and invalid records: DynamoDB's TTL removes abandoned or refused ones.
-    expires_at: int | None = None
-    # Invalid records: why the worker refused the object, as DatasetRejection (protocol) spells it.
-    error: dict[str, Any] | None = None
-
-    @property
-    def is_uploaded(self) -> bool:
-        return self.uploaded_at is not None
+def checkpoint_sk(job_id: str, number: int) -> str:
+    return f"{CHECKPOINT_SK_PREFIX}{job_id}#{number:06d}"
 
 
-@dataclass(frozen=True)
-class ProjectContents:
-    """Everything in a project's partition, read with one Query."""
+def training_prefix(project_id: str, job_id: str) -> str:
+    """Where a job's data splits, checkpoints and test results live in the bucket."""
+    return f"{project_prefix(project_id)}training/{job_id}/"
 
-    project: Project
-    datasets: list[Dataset]
-    training_jobs: list[dict[str, object]]
-    deployments: list[dict[str, object]]
 
-    def active_training_jobs(self, dataset_id: str | None = None) -> list[dict[str, object]]:
-        return [
-            job
-            for job in self.training_jobs
-            if job.get("status") not in TRAINING_TERMINAL
-            and (
-                dataset_id is None or dataset_id in (job.get("train_dataset_id"), job.get("test_dataset_id"))
-            )
-        ]
-
-    def active_deployments(self) -> list[dict[str, object]]:
-        return [d for d in self.deployments if d.get("status") not in DEPLOYMENT_TERMINAL]
+def item_key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    """The table's primary key as DynamoDB attribute values."""
+    return {"pk": {"S": pk}, "sk": {"S": sk}}

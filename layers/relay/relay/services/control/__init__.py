@@ -1,1 +1,0 @@
-"""Control-plane services: projects and datasets (storage ports, adapters, validation, logic)."""

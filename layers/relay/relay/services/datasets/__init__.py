@@ -1,0 +1,1 @@
+"""Datasets: records and states, storage, uploads (direct and presigned), verification, serving."""

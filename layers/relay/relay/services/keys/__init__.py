@@ -1,0 +1,1 @@
+"""API keys (stored hashed) and the authenticator that checks presented keys."""

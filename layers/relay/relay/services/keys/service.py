@@ -1,0 +1,58 @@
+"""API keys as the admin routes use them: create (the plaintext shown once), list, revoke."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable
+
+from relay.services.keys.models import KEY_ID_LENGTH, KEY_PREFIX, ApiKey, hash_secret
+from relay.services.keys.repository import ApiKeyRepository, key_not_found
+from relay.services.projects.service import clean_name
+
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_KEY_ID = re.compile(rf"[a-z0-9]{{{KEY_ID_LENGTH}}}")
+
+
+def generate_key(name: str, now: int | None = None) -> tuple[str, ApiKey]:
+    """A new key: (the plaintext, shown once; the record to store)."""
+    key_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(KEY_ID_LENGTH))
+    secret = secrets.token_urlsafe(32)
+    plaintext = f"{KEY_PREFIX}{key_id}-{secret}"
+    record = ApiKey(
+        id=key_id,
+        name=name,
+        prefix=f"{KEY_PREFIX}{key_id}",
+        key_hash=hash_secret(secret),
+        created_at=int(time.time()) if now is None else now,
+    )
+    return plaintext, record
+
+
+class ApiKeyService:
+    def __init__(
+        self,
+        keys: ApiKeyRepository,
+        forget: Callable[[str], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keys = keys
+        self._forget = forget  # drops this instance's cached verdicts for a revoked key
+        self._clock = clock
+
+    def create(self, name: str | None) -> tuple[str, ApiKey]:
+        """Store a new key; returns (plaintext, record). The plaintext is never stored."""
+        plaintext, record = generate_key(clean_name(name, default=""), now=int(self._clock()))
+        self._keys.put(record)
+        return plaintext, record
+
+    def list(self) -> list[ApiKey]:
+        return self._keys.list()
+
+    def revoke(self, key_id: str) -> None:
+        """Delete the key; it stops working here at once and elsewhere within the auth cache's TTL."""
+        if not _KEY_ID.fullmatch(key_id):  # never send DynamoDB a key it would reject as malformed
+            raise key_not_found(key_id)
+        self._keys.delete(key_id)
+        self._forget(key_id)

@@ -1,0 +1,1 @@
+"""Projects: the records, their storage port and DynamoDB adapter, and the service."""
