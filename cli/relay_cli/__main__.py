@@ -1,5 +1,5 @@
 """`python -m relay_cli`, the same as the `relay` console script."""
 
-from relay_cli.main import app
+from relay_cli.main import run
 
-app(prog_name="relay")
+run()

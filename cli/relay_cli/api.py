@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import click
 import httpx
 
 from relay_cli import __version__
+from relay_cli.errors import CliError
 
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
 
-class ApiError(click.ClickException):
+class ApiError(CliError):
     """The API said no: its own message, the status and code; exit status 1, no traceback."""
 
     def __init__(self, status: int, message: str, code: str | None = None) -> None:
@@ -75,9 +75,9 @@ class Api:
         try:
             response = client.request(method, url, **kwargs)
         except httpx.TimeoutException:
-            raise click.ClickException(f"{method} {url}: no answer from {self.base_url} in time") from None
+            raise CliError(f"{method} {url}: no answer from {self.base_url} in time") from None
         except httpx.TransportError as exc:
-            raise click.ClickException(f"Cannot reach {self.base_url}: {exc}") from None
+            raise CliError(f"Cannot reach {self.base_url}: {exc}") from None
         if response.status_code >= 400:
             raise error_from(response)
         return response

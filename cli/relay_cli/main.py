@@ -1,17 +1,22 @@
 """The `relay` command: `relay --help` lists everything.
 
-Errors the API answers print its message and exit 1 (click.ClickException subclasses); the
+Errors the API answers print its message and exit 1 (CliError subclasses); the
 pretty traceback handler is off so an unexpected failure never dumps locals such as the key.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from relay_cli import __version__
 from relay_cli.commands import chat, datasets, deployments, resources, status, training
+from relay_cli.errors import CliError
+from relay_cli.output import err_console
 from relay_cli.session import Session
 
 app = typer.Typer(
@@ -60,3 +65,12 @@ app.add_typer(training.jobs_app, name="jobs")
 app.command("deploy")(deployments.deploy)
 app.add_typer(deployments.app, name="deployments")
 app.command("chat")(chat.chat)
+
+
+def run(argv: Sequence[str] | None = None, obj: dict[str, Any] | None = None) -> None:
+    """The `relay` console script."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="relay", obj=obj)
+    except CliError as exc:
+        err_console.print(f"[red]Error:[/] {escape(exc.format_message())}", soft_wrap=True)
+        sys.exit(exc.exit_code)

@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the resource as JSON, for scripts.")]
 

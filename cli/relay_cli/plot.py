@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import click
+from relay_cli.errors import CliError
 
 # Series a job may carry, each a list of {timestamp, loss}; the API has training_loss today.
 SERIES = (("training_loss", "training loss"), ("evaluation_loss", "evaluation loss"))
@@ -19,7 +19,7 @@ def plot_loss(job: dict[str, Any], output: Path) -> int:
         matplotlib.use("Agg")  # no display needed
         import matplotlib.pyplot as plt
     except ImportError:
-        raise click.ClickException(
+        raise CliError(
             "`relay jobs plot` needs matplotlib: pip install 'relay[plot]' (or pipx inject relay matplotlib)"
         ) from None
     drawn = 0
@@ -33,7 +33,7 @@ def plot_loss(job: dict[str, Any], output: Path) -> int:
             axes.plot(steps, [float(p["loss"]) for p in points], marker="o", markersize=3, label=label)
             drawn += len(points)
         if not drawn:
-            raise click.ClickException(f"Training job {job.get('id')} has logged no loss yet")
+            raise CliError(f"Training job {job.get('id')} has logged no loss yet")
         axes.set_title(f"{job.get('name') or job.get('id')} ({job.get('id')}) on {job.get('base_model')}")
         axes.set_xlabel("logged step")
         axes.set_ylabel("loss")

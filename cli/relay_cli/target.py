@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
+from relay_cli.errors import CliError
 
 STATE_FILE_ENV = "RELAY_LOCAL_STATE_FILE"
 STATE_FILE_NAME = ".relay-local.json"
 
 
-class TargetError(click.ClickException):
-    """No usable target: click prints the message and exits 1, without a traceback."""
+class TargetError(CliError):
+    """No usable target: `relay` prints the message and exits 1."""
 
 
 @dataclass(frozen=True)

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
 
+from relay_cli.errors import CliError
 from relay_cli.output import JsonOption, console, emit_json, err_console
 from relay_cli.session import session_of
 
 HELP = "Commands: /reset clears the history, /system TEXT sets the system prompt, /exit (or Ctrl-D) leaves."
 
 
-def _openai_error(exc: Exception) -> click.ClickException:
+def _openai_error(exc: Exception) -> CliError:
     """The SDK's APIStatusError carries the server's message; transport errors their own."""
     body = getattr(exc, "body", None)
     message = body.get("message") if isinstance(body, dict) else None
     status = getattr(exc, "status_code", None)
     text = message or str(exc)
-    return click.ClickException(f"{text} (HTTP {status})" if status else text)
+    return CliError(f"{text} (HTTP {status})" if status else text)
 
 
 def stream_reply(
@@ -93,7 +93,7 @@ def chat(
             emit_json({"model": model, **reply})
         return
     if as_json:
-        raise click.BadParameter("--json needs --message (an interactive chat has no single result)")
+        raise typer.BadParameter("--json needs --message (an interactive chat has no single result)")
     err_console.print(f"Chatting with [bold]{model}[/]. {HELP}")
     while True:
         try:
@@ -125,7 +125,7 @@ def chat(
             console.print("\n[dim](interrupted)[/]")
             history.pop()
             continue
-        except click.ClickException as exc:
+        except CliError as exc:
             err_console.print(f"[red]{exc.format_message()}[/]")
             history.pop()
             continue

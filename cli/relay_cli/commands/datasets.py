@@ -11,11 +11,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from relay_cli.api import Api, ApiError
+from relay_cli.errors import CliError
 from relay_cli.output import JsonOption, console, err_console, fields, show, table, when
 from relay_cli.session import session_of
 
@@ -29,7 +29,7 @@ DIRECT_MAX_BYTES = 4 * 1024 * 1024
 CHUNK = 256 * 1024
 VERIFY_POLL_SECONDS = 2.0
 VERIFY_TIMEOUT_SECONDS = 1800.0
-_LINE = re.compile(r"(?:^|; )(line \d+: )")
+_LINE = re.compile(r"(?:: |; )(?=line \d+: )")
 
 
 class Via(StrEnum):
@@ -93,12 +93,8 @@ def _sha256(path: Path) -> str:
 
 def readable(message: str) -> str:
     """`…: line 1: x; line 4: y` as one line per problem."""
-    parts = _LINE.split(message)
-    if len(parts) < 3:
-        return message
-    lines = [parts[0].rstrip(": ") + ":"]
-    lines += [f"  {parts[i]}{parts[i + 1]}" for i in range(1, len(parts) - 1, 2)]
-    return "\n".join(lines)
+    head, *problems = _LINE.split(message)
+    return "\n".join([head + ":", *(f"  {p}" for p in problems)]) if problems else message
 
 
 def _direct(api: Api, project: str, path: Path, size: int, name: str | None) -> dict[str, Any]:
@@ -164,7 +160,7 @@ def upload(
         dataset = (_direct if direct else _presigned)(api, project_id, file, size, name)
     except ApiError as exc:
         if exc.code == "invalid_dataset":
-            raise click.ClickException(readable(exc.message)) from None
+            raise CliError(readable(exc.message)) from None
         raise
     if wait and dataset.get("status") == "verifying":
         dataset = _await_verification(api, project_id, dataset)

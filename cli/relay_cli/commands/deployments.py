@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-import click
 import typer
 
 from relay_cli.api import Api
+from relay_cli.errors import CliError
 from relay_cli.output import JsonOption, console, err_console, fields, show, table, when
 from relay_cli.session import session_of
 
@@ -22,7 +22,7 @@ WAIT_TIMEOUT_SECONDS = 3600.0
 def _latest_checkpoint(api: Api, project: str, job_id: str) -> int:
     checkpoints = api.get(f"/projects/{project}/training-jobs/{job_id}/checkpoints")
     if not checkpoints:
-        raise click.ClickException(f"Training job {job_id} has no checkpoints to deploy yet")
+        raise CliError(f"Training job {job_id} has no checkpoints to deploy yet")
     return max(int(c["checkpoint"]) for c in checkpoints)
 
 
@@ -31,7 +31,7 @@ def wait_settled(api: Api, path: str, deployment: dict[str, Any], sleep: Any = t
     with err_console.status(f"Deploying {deployment.get('name')}…") as spinner:
         while deployment.get("status") not in SETTLED:
             if time.monotonic() > deadline:
-                raise click.ClickException(
+                raise CliError(
                     f"Deployment {deployment['id']} still {deployment.get('status')} after an hour"
                 )
             sleep(POLL_SECONDS)

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from relay_cli.api import Api, ApiError
+from relay_cli.errors import CliError
 from relay_cli.output import JsonOption, console, emit_json, err_console, fields, show, table, when
 from relay_cli.plot import plot_loss
 from relay_cli.session import session_of
@@ -28,13 +28,13 @@ def _pairs(values: list[str], option: str, number: bool) -> dict[str, Any]:
     for item in values:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=option)
         try:
             value: Any = json.loads(raw)
         except ValueError:
             value = raw
         if number and not isinstance(value, int | float):
-            raise click.BadParameter(f"{key}: the weight must be a number, got {raw!r}", param_hint=option)
+            raise typer.BadParameter(f"{key}: the weight must be a number, got {raw!r}", param_hint=option)
         out[key] = value
     return out
 
@@ -94,11 +94,16 @@ def watch_job(api: Api, project: str, job_id: str, as_json: bool) -> None:
     if as_json:
         emit_json({"job": job, "checkpoints": checkpoints})
     else:
-        render_job(job)
+        losses = job.get("training_loss") or []
+        last = f", last loss {losses[-1]['loss']:.4f}" if losses else ""
+        console.print(
+            f"[bold]{job_id}[/] ({job.get('name')}, {job.get('training_technique')} on {job.get('base_model')}): "
+            f"[bold]{job['status']}[/], {len(losses)} losses logged{last}"
+        )
         if checkpoints:
             render_checkpoints(checkpoints)
     if job["status"] != "Success":
-        raise click.ClickException(
+        raise CliError(
             f"Training job {job_id} ended {job['status']}: {job.get('failure_reason') or 'no reason given'}"
         )
 
@@ -131,7 +136,7 @@ def train(
 ) -> None:
     """Start a training job (SFT, or GRPO with --grpo)."""
     if reward and not grpo:
-        raise click.BadParameter("rewards are GRPO weights: add --grpo", param_hint="--reward")
+        raise typer.BadParameter("rewards are GRPO weights: add --grpo", param_hint="--reward")
     body: dict[str, Any] = {"base_model": base_model, "train_dataset_id": dataset}
     optional = {
         "test_dataset_id": test_dataset,
