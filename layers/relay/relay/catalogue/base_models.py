@@ -28,6 +28,20 @@ class ParameterSpec:
 
 
 @dataclass(frozen=True)
+class ServingSpec:
+    """How an engine hosts the model: its instance type, the approximate on-demand price
+    (us-east-1, USD per instance-hour, for the README and the engine detail), and the pinned
+    container image per task type (with `{region}` to fill in)."""
+
+    instance_type: str
+    hourly_usd: float
+    images: dict[str, str]
+
+    def image_for(self, task_type: str, region: str) -> str:
+        return self.images[task_type].replace("{region}", region)
+
+
+@dataclass(frozen=True)
 class BaseModelSpec:
     name: str
     type: str
@@ -40,6 +54,7 @@ class BaseModelSpec:
     parameters: dict[str, ParameterSpec]
     support_serverless: bool
     created: int
+    serving: ServingSpec
     description: str = ""
 
     def image_for(self, region: str) -> str:
@@ -79,6 +94,19 @@ def _parameters(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Par
     return out
 
 
+def _serving(name: str, entry: dict[str, Any], document: dict[str, Any]) -> ServingSpec:
+    raw = entry["serving"]
+    images = document["serving_images"][raw["images"]]
+    missing = [task for task in entry["task_types"] if task not in images]
+    if missing:
+        raise ValueError(f"{name}: no serving image for task types {missing}")
+    return ServingSpec(
+        instance_type=raw["instance_type"],
+        hourly_usd=float(raw["hourly_usd"]),
+        images={task: images[task] for task in entry["task_types"]},
+    )
+
+
 def parse_catalogue(document: dict[str, Any]) -> dict[str, BaseModelSpec]:
     """The catalogue keyed by model name; ValueError names what is malformed."""
     models: dict[str, BaseModelSpec] = {}
@@ -106,6 +134,7 @@ def parse_catalogue(document: dict[str, Any]) -> dict[str, BaseModelSpec]:
             ),
             support_serverless=bool(entry["support_serverless"]),
             created=int(entry["created"]),
+            serving=_serving(name, entry, document),
             description=entry.get("description", ""),
         )
     return models

@@ -1,0 +1,1 @@
+"""Engines and deployments: SageMaker endpoints and inference components that serve trained checkpoints."""

@@ -204,6 +204,10 @@ class DynamoDBDeploymentRepository(_Table):
                 ExpressionAttributeValues=values,
             )
 
+    def discard(self, project_id: str, deployment_id: str) -> None:
+        with dynamodb_errors():
+            self._client.delete_item(TableName=self._table, Key=_deployment_key(project_id, deployment_id))
+
 
 class DynamoDBEngineRepository(_Table):
     def create(self, engine: Engine) -> None:

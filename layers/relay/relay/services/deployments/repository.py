@@ -52,6 +52,10 @@ class DeploymentRepository(Protocol):
         """Set non-status fields of an existing deployment."""
         ...
 
+    def discard(self, project_id: str, deployment_id: str) -> None:
+        """Remove a record that a failed create must not leave behind (nothing if it is gone)."""
+        ...
+
 
 class EngineRepository(Protocol):
     def create(self, engine: Engine) -> None: ...
@@ -116,6 +120,10 @@ class InMemoryDeploymentRepository:
             if current is None:
                 raise deployment_not_found(deployment_id)
             self.items[(project_id, deployment_id)] = replace(current, updated_at=now, **fields)
+
+    def discard(self, project_id: str, deployment_id: str) -> None:
+        with self._lock:
+            self.items.pop((project_id, deployment_id), None)
 
 
 class InMemoryEngineRepository:

@@ -1,6 +1,6 @@
-"""Weekly start/stop schedules: validation (400 naming the field) and EventBridge Scheduler expressions.
+"""Weekly start/stop schedules: validation (400 naming the field), Scheduler expressions, and the sync.
 
-Pure: the timezone database is the standard library's `zoneinfo`. Scheduler evaluates the
+Validation and expressions are pure: the timezone database is the standard library's `zoneinfo`. Scheduler evaluates the
 cron expression in `ScheduleExpressionTimezone`, so local times are passed through as the
 user wrote them and daylight-saving changes are Scheduler's to apply.
 """
@@ -8,11 +8,11 @@ user wrote them and daylight-saving changes are Scheduler's to apply.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from relay.errors import BadRequestError
-from relay.services.deployments.models import Schedule
+from relay.services.deployments.models import SageMakerNames, Schedule
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Scheduler's cron day-of-week names.
@@ -86,3 +86,53 @@ def stop_days(schedule: Schedule) -> tuple[str, ...]:
 def expressions(schedule: Schedule) -> tuple[str, str]:
     """The start and stop cron expressions, evaluated by Scheduler in `schedule.timezone`."""
     return _cron(schedule.start_time, schedule.days), _cron(schedule.end_time, stop_days(schedule))
+
+
+class SchedulePort(Protocol):
+    def put(
+        self,
+        name: str,
+        *,
+        expression: str,
+        timezone: str,
+        target_arn: str,
+        role_arn: str,
+        payload: dict[str, Any],
+    ) -> None: ...
+
+    def delete(self, name: str) -> bool: ...
+
+
+class ScheduleSync:
+    """Keeps one start and one stop schedule per scheduled deployment or engine."""
+
+    def __init__(self, port: SchedulePort, names: SageMakerNames, target_arn: str, role_arn: str) -> None:
+        self._port = port
+        self._names = names
+        self._target_arn = target_arn
+        self._role_arn = role_arn
+
+    def apply(
+        self,
+        target: Literal["deployment", "engine"],
+        owner_id: str,
+        schedule: Schedule,
+        project_id: str | None,
+    ) -> None:
+        start, stop = expressions(schedule)
+        for state, expression in (("start", start), ("stop", stop)):
+            payload: dict[str, Any] = {"action": "schedule", "target": target, "id": owner_id, "state": state}
+            if project_id:
+                payload["project_id"] = project_id  # a deployment is read by project and id
+            self._port.put(
+                self._names.schedule(owner_id, state),  # type: ignore[arg-type]
+                expression=expression,
+                timezone=schedule.timezone,
+                target_arn=self._target_arn,
+                role_arn=self._role_arn,
+                payload=payload,
+            )
+
+    def remove(self, owner_id: str) -> None:
+        self._port.delete(self._names.schedule(owner_id, "start"))
+        self._port.delete(self._names.schedule(owner_id, "stop"))
