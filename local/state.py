@@ -43,6 +43,14 @@ def local_outputs(names: dict[str, str], region: str, base_url: str) -> dict[str
         if isinstance(value, str) and value:
             outputs[key] = value
     outputs["BaseUrl"] = base_url
+    # These two name the secret `<stack>-admin-api-key`, which only a deployed stack has; the
+    # local one lives in moto under its own ARN, and there is no console for it.
+    outputs.pop("AdminKeySecretConsoleUrl", None)
+    if "AdminKeySecretArn" in outputs:
+        outputs["AdminKeyCommand"] = (
+            f"aws --endpoint-url {os.environ.get('AWS_ENDPOINT_URL', '')} secretsmanager get-secret-value "
+            f"--region {region} --secret-id {outputs['AdminKeySecretArn']} --query SecretString --output text"
+        )
     return outputs
 
 

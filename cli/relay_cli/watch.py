@@ -30,11 +30,10 @@ def follow(
     label: str,
     *,
     interval: float = POLL_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Poll `fetch` until the job is terminal and return its last state. Ctrl-C propagates."""
     if err_console.is_terminal:
-        return _follow_live(fetch, label, interval, sleep)
+        return _follow_live(fetch, label, interval)
     last: dict[str, Any] | None = None
     while True:
         job = fetch()
@@ -46,12 +45,10 @@ def follow(
             last = shown
         if job.get("status") in TERMINAL:
             return job
-        sleep(interval)
+        time.sleep(interval)
 
 
-def _follow_live(
-    fetch: Callable[[], dict[str, Any]], label: str, interval: float, sleep: Callable[[float], None]
-) -> dict[str, Any]:
+def _follow_live(fetch: Callable[[], dict[str, Any]], label: str, interval: float) -> dict[str, Any]:
     columns = (
         TextColumn(f"[bold]{label}[/] {{task.fields[status]}}"),
         BarColumn(),
@@ -73,4 +70,4 @@ def _follow_live(
             )
             if job.get("status") in TERMINAL:
                 return job
-            sleep(interval)
+            time.sleep(interval)

@@ -26,7 +26,7 @@ def _latest_checkpoint(api: Api, project: str, job_id: str) -> int:
     return max(int(c["checkpoint"]) for c in checkpoints)
 
 
-def wait_settled(api: Api, path: str, deployment: dict[str, Any], sleep: Any = time.sleep) -> dict[str, Any]:
+def wait_settled(api: Api, path: str, deployment: dict[str, Any]) -> dict[str, Any]:
     deadline = time.monotonic() + WAIT_TIMEOUT_SECONDS
     with err_console.status(f"Deploying {deployment.get('name')}…") as spinner:
         while deployment.get("status") not in SETTLED:
@@ -34,7 +34,7 @@ def wait_settled(api: Api, path: str, deployment: dict[str, Any], sleep: Any = t
                 raise CliError(
                     f"Deployment {deployment['id']} still {deployment.get('status')} after an hour"
                 )
-            sleep(POLL_SECONDS)
+            time.sleep(POLL_SECONDS)
             deployment = api.get(path)
             spinner.update(f"Deployment {deployment.get('name')}: {deployment.get('status')}…")
     return deployment
