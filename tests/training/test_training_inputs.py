@@ -12,13 +12,11 @@ from training_support import Job
 from relay_training.config import ConfigError, Paths, load_hyperparameters, parse_config
 from relay_training.data import (
     DataError,
-    downsample,
     grpo_examples,
     label_names,
     labelled_examples,
     pair_examples,
     read_records,
-    rebalance,
     sft_examples,
 )
 from relay_training.metrics import MetricSink, format_metric_line, parse_metric_line, progress_percent
@@ -169,26 +167,6 @@ def test_pairs_include_negatives_only_when_every_row_has_one(tmp_path: Path) -> 
 def test_label_order_is_stable() -> None:
     assert label_names(["10", "9", "2", "9"]) == ["2", "9", "10"]
     assert label_names(["pos", "neg", "neutral"]) == ["neg", "neutral", "pos"]
-
-
-def test_rebalance_by_ratio_keeps_the_size_and_by_count_hits_the_counts() -> None:
-    pairs = [(f"a{i}", "a") for i in range(80)] + [(f"b{i}", "b") for i in range(20)] + [("c", "c")]
-    by_ratio = rebalance(pairs, {"a": 0.5, "b": 0.5}, seed=1)
-    counts = {label: sum(1 for _, value in by_ratio if value == label) for label in "abc"}
-    assert counts == {"a": 50, "b": 50, "c": 1}
-    by_count = rebalance(pairs, {"a": 10, "b": 30}, seed=1)
-    counts = {label: sum(1 for _, value in by_count if value == label) for label in "abc"}
-    assert counts == {"a": 10, "b": 30, "c": 1}
-    assert len({text for text, label in by_count if label == "a"}) == 10  # no duplicates while rows suffice
-    with pytest.raises(DataError, match="unknown labels"):
-        rebalance(pairs, {"z": 1}, seed=1)
-
-
-def test_downsample_is_seeded_and_bounded() -> None:
-    rows = list(range(100))
-    assert downsample(rows, 10, seed=3) == downsample(rows, 10, seed=3)
-    assert len(set(downsample(rows, 10, seed=3))) == 10
-    assert downsample(rows, None, seed=3) == rows
 
 
 def test_metric_lines_round_trip_and_tolerate_log_noise(tmp_path: Path) -> None:

@@ -78,6 +78,40 @@ def test_prepare_uses_the_test_dataset_downsamples_and_rebalances() -> None:
         data.rebalance(rows, {"c": 1}, seed="s")
 
 
+def test_rebalance_by_ratio_keeps_the_size_and_by_count_hits_the_counts() -> None:
+    rows = [{"text": f"a{i}", "label": "a"} for i in range(80)]
+    rows += [{"text": f"b{i}", "label": "b"} for i in range(20)] + [{"text": "c", "label": "c"}]
+
+    def counts(found: list[dict[str, str]]) -> dict[str, int]:
+        return {label: sum(1 for row in found if row["label"] == label) for label in "abc"}
+
+    assert counts(data.rebalance(rows, {"a": 0.5, "b": 0.5}, seed="1")) == {"a": 50, "b": 50, "c": 1}
+    by_count = data.rebalance(rows, {"a": 10, "b": 30}, seed="1")
+    assert counts(by_count) == {"a": 10, "b": 30, "c": 1}
+    # No duplicates while rows suffice; drawn with replacement beyond that.
+    assert len({row["text"] for row in by_count if row["label"] == "a"}) == 10
+    assert len({row["text"] for row in by_count if row["label"] == "b"}) == 20
+    with pytest.raises(data.DataPreparationError, match="labels the dataset does not have"):
+        data.rebalance(rows, {"z": 1}, seed="1")
+
+
+def test_downsample_is_seeded_and_bounded() -> None:
+    rows = [{"n": n} for n in range(100)]
+    assert data.downsample(rows, 10, seed="3") == data.downsample(rows, 10, seed="3")
+    assert len({row["n"] for row in data.downsample(rows, 10, seed="3")}) == 10
+    assert data.downsample(rows, 0, seed="3") == rows
+    assert data.downsample(rows, 500, seed="3") == rows
+
+
+def test_the_pipeline_downsamples_before_it_rebalances() -> None:
+    rows = [{"text": f"a{i}", "label": "a"} for i in range(90)] + [
+        {"text": f"b{i}", "label": "b"} for i in range(10)
+    ]
+    train, _ = data.prepare(rows, [], {"downsample_size": 20, "rebalance_data": {"a": 5, "b": 5}}, seed="s")
+    # Rebalancing last: the counts asked for are exactly what the trainer gets.
+    assert sorted(row["label"] for row in train) == ["a"] * 5 + ["b"] * 5
+
+
 def test_parse_rows_reads_jsonl_json_and_csv() -> None:
     assert data.parse_rows(b'{"a": 1}\n\n{"a": 2}\n', "x.jsonl") == [{"a": 1}, {"a": 2}]
     assert data.parse_rows(b'[{"a": 1}]', "x.json") == [{"a": 1}]

@@ -55,11 +55,8 @@ def _compute_metrics(regression: bool) -> Any:
 
 
 def load_pairs(config: JobConfig, paths: Paths, regression: bool) -> tuple[list[tuple[str, Any]], list[Any]]:
-    """Training pairs (rebalanced, downsampled) and test pairs, as read from the channels."""
+    """Training and test pairs, as read from the channels (the pipeline already rebalanced them)."""
     train = data.labelled_examples(data.read_records(paths.train), regression)
-    if not regression:
-        train = data.rebalance(train, config.rebalance_data, config.seed)
-    train = data.downsample(train, config.downsample_size, config.seed)
     test = data.labelled_examples(data.read_records(paths.test), regression) if paths.test else []
     return train, test
 

@@ -193,8 +193,6 @@ class JobConfig:
     lora_target_modules: list[str] | str
     merge_lora: bool
     dynamic_loss: bool
-    downsample_size: int | None
-    rebalance_data: dict[str, float] | None
     reward: dict[str, float]
     num_generations: int
     max_completion_length: int
@@ -271,8 +269,6 @@ def parse_config(hyperparameters: Mapping[str, Any], paths: Paths) -> JobConfig:
         lora_target_modules=read.typed("lora_target_modules", _string_list, "all-linear"),
         merge_lora=read.typed("merge_lora", _boolean, False),
         dynamic_loss=read.typed("dynamic_loss", _boolean, False),
-        downsample_size=read.typed("downsample_size", positive_int, None),
-        rebalance_data=read.typed("rebalance_data", _mapping, None),
         reward=reward,
         num_generations=read.typed("num_generations", _positive(int), 4),
         max_completion_length=read.typed("max_completion_length", positive_int, 256),

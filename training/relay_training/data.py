@@ -1,22 +1,20 @@
 """Dataset files from a channel directory, turned into the rows each trainer expects.
 
-Standard library only. Errors name the file and line so a user can fix the dataset.
+Standard library only. Errors name the file and line so a user can fix the dataset. Splitting,
+downsampling and rebalancing happen before the job, in the pipeline (`relay.pipeline.data`).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import random
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 SUFFIXES = (".jsonl", ".json", ".csv")
 EXPECTED_KEYS = ("expected_output", "completion", "answer", "response")
 ROLES = ("system", "user", "assistant", "tool")
-T = TypeVar("T")
 
 
 class DataError(ValueError):
@@ -196,47 +194,3 @@ def label_names(labels: list[str]) -> list[str]:
     if all(label.lstrip("-").isdigit() for label in distinct):
         return sorted(distinct, key=int)
     return sorted(distinct)
-
-
-def downsample(rows: list[T], size: int | None, seed: int) -> list[T]:
-    """At most size rows, drawn without replacement (all rows when size is None or larger)."""
-    if size is None or size >= len(rows):
-        return list(rows)
-    return random.Random(seed).sample(rows, size)
-
-
-def rebalance(pairs: list[tuple[str, str]], spec: dict[str, Any] | None, seed: int) -> list[tuple[str, str]]:
-    """Resample labelled rows per the spec's `rebalance_data`.
-
-    Values that are all at most 1 and sum to at most 1 are ratios: the labels named share the
-    number of rows they had, in those proportions. Otherwise values are row counts per label.
-    Rows are drawn without replacement while enough exist, with replacement beyond that; labels
-    the spec does not name keep their rows.
-    """
-    if not spec:
-        return list(pairs)
-    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for pair in pairs:
-        by_label[pair[1]].append(pair)
-    try:
-        weights = {str(label): float(value) for label, value in spec.items()}
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"rebalance_data: values must be numbers ({exc})") from exc
-    unknown = sorted(set(weights) - set(by_label))
-    if unknown or any(value < 0 for value in weights.values()):
-        raise DataError(f"rebalance_data: unknown labels {unknown} or negative values in {spec}")
-    if all(value <= 1 for value in weights.values()) and sum(weights.values()) <= 1 + 1e-9:
-        total = sum(len(by_label[label]) for label in weights)
-        scale = sum(weights.values()) or 1.0
-        targets = {label: round(total * value / scale) for label, value in weights.items()}
-    else:
-        targets = {label: round(value) for label, value in weights.items()}
-    generator = random.Random(seed)
-    result = [pair for pair in pairs if pair[1] not in targets]
-    for label, target in targets.items():
-        pool = by_label[label]
-        chosen = generator.sample(pool, min(target, len(pool)))
-        chosen += generator.choices(pool, k=max(0, target - len(pool)))
-        result.extend(chosen)
-    generator.shuffle(result)
-    return result

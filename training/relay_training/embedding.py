@@ -74,9 +74,7 @@ class _Run:
         self.config, self.paths, self.sink = config, paths, sink
         self.identity = RunIdentity("embedding", "SFT", config.base_model, adapter=config.use_lora)
         self.tokenizer = runtime.load_tokenizer(config.base_model_path)
-        self.pairs = data.downsample(
-            data.pair_examples(data.read_records(paths.train)), config.downsample_size, config.seed
-        )
+        self.pairs = data.pair_examples(data.read_records(paths.train))
         batch = config.per_device_train_batch_size
         if batch < 2 and "negative" not in self.pairs[0]:
             raise ConfigError("embedding training needs per_device_train_batch_size >= 2 (or negatives)")

@@ -32,7 +32,6 @@ def run(config: JobConfig, paths: Paths, sink: MetricSink) -> dict[str, Any]:
     precision = runtime.detect_precision()
     tokenizer = runtime.load_tokenizer(config.base_model_path)
     rows = data.grpo_examples(data.read_records(paths.train), runtime.has_chat_template(tokenizer))
-    rows = data.downsample(rows, config.downsample_size, config.seed)
     model = AutoModelForCausalLM.from_pretrained(
         str(config.base_model_path), dtype=runtime.load_dtype(config, precision), local_files_only=True
     )

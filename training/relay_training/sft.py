@@ -17,7 +17,6 @@ from relay_training.metrics import MetricSink
 
 def build_datasets(config: JobConfig, paths: Paths, chat: bool) -> tuple[Dataset, Dataset | None]:
     train_rows = data.sft_examples(data.read_records(paths.train), chat)
-    train_rows = data.downsample(train_rows, config.downsample_size, config.seed)
     test_rows = data.sft_examples(data.read_records(paths.test), chat) if paths.test else None
     return Dataset.from_list(train_rows), Dataset.from_list(test_rows) if test_rows else None
 
