@@ -64,11 +64,6 @@ class PayloadTooLargeError(RelayError):
     code = "request_too_large"
 
 
-class UnprocessableError(RelayError):
-    status = 422
-    type = "invalid_request_error"
-
-
 class RateLimitError(RelayError):
     status = 429
     type = "rate_limit_error"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from relay.services.datasets.status import PENDING, DatasetState, as_state
+from relay.services.datasets.validation import DatasetFormat
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Dataset:
     state: DatasetState = PENDING
     sha256: str = ""  # hex; declared by the client until verified
     size: int = 0
-    format: str | None = None
+    format: DatasetFormat | None = None  # set once verified
     num_rows: int | None = None
     uploaded_at: int | None = None
     # Pending, verifying and invalid records: DynamoDB's TTL removes abandoned or refused ones.
@@ -70,6 +71,8 @@ class Dataset:
         known = {f.name for f in fields(cls)}
         kept = {k: v for k, v in values.items() if k in known}
         kept["state"] = as_state(kept.get("state", PENDING))
+        # A record settled before its format was known stores "" (DynamoDB has no null in a SET).
+        kept["format"] = kept.get("format") or None
         if isinstance(kept.get("error"), dict):
             kept["error"] = DatasetRejection.from_values(kept["error"])
         return cls(**kept)

@@ -20,12 +20,13 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from relay.services.datasets.lines import TOO_LONG, HashingLines, decode_line
 
 MAX_REPORTED = 20
-FORMATS = ("chat", "prompt_completion", "classification", "regression", "pairs")
+# The formats a dataset can have (its first valid row decides); training jobs name what they accept.
+DatasetFormat = Literal["chat", "prompt_completion", "classification", "regression", "pairs"]
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 _UNKNOWN_ROW = (
     "unrecognised row: expected 'messages', 'prompt' and 'completion', 'text' and 'label', "
@@ -44,7 +45,7 @@ class LineProblem:
 
 @dataclass
 class ValidationReport:
-    format: str | None = None
+    format: DatasetFormat | None = None
     rows: int = 0
     problems: list[LineProblem] = field(default_factory=list)  # the first MAX_REPORTED
     problem_lines: int = 0
@@ -69,7 +70,7 @@ class ValidationReport:
         return f"The dataset is not valid ({self.problem_lines} line(s) with problems): {shown}{tail}"
 
 
-def detect_format(row: dict[str, Any]) -> str | None:
+def detect_format(row: dict[str, Any]) -> DatasetFormat | None:
     if "messages" in row:
         return "chat"
     if "prompt" in row and "completion" in row:
