@@ -1,0 +1,146 @@
+"""The `relay` console script, run as a user runs it, against the app served on loopback on the local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+RELAY = Path(sys.executable).with_name("relay")
+QA = [
+    {"prompt": f"what is the capital of {country}", "completion": city}
+    for country, city in [("france", "paris"), ("italy", "rome"), ("spain", "madrid"), ("germany", "berlin")]
+] * 3
+
+
+@pytest.fixture(scope="module")
+def cli_env(live_server: str, admin_key: str) -> dict[str, str]:
+    if not RELAY.exists():
+        pytest.fail(f"{RELAY} is missing: the dev environment installs it (pip install -e .)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RELAY_STACK"))}
+    return {**env, "OPENAI_BASE_URL": live_server, "OPENAI_API_KEY": admin_key, "COLUMNS": "200"}
+
+
+def relay(
+    env: dict[str, str], *args: str, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [str(RELAY), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return done
+
+
+def as_json(env: dict[str, str], *args: str) -> Any:
+    return json.loads(relay(env, *args, "--json").stdout)
+
+
+def test_status_from_the_local_state_file(
+    cli_env: dict[str, str], live_server: str, admin_key: str, tmp_path: Path
+) -> None:
+    # No OPENAI_* variables: the CLI finds the running stack through its state file.
+    state = {
+        "base_url": live_server,
+        "admin_key": admin_key,
+        "outputs": {"TableName": "t"},
+        "pid": os.getpid(),
+    }
+    (tmp_path / ".relay-local.json").write_text(json.dumps(state), encoding="utf-8")
+    env = {k: v for k, v in cli_env.items() if not k.startswith("OPENAI_")}
+    report = json.loads(relay(env, "status", "--json", cwd=tmp_path).stdout)
+    assert report["base_url"] == live_server and report["source"].startswith("local stack")
+    assert report["models"]["bedrock"] > 0 and report["models"]["fine_tuning_base_models"] > 0
+    assert isinstance(report["registered_models"], list)
+    human = relay(env, "status", cwd=tmp_path).stdout
+    assert live_server in human and "Models by source" in human
+
+
+def test_models_and_keys(cli_env: dict[str, str], live_server: str) -> None:
+    embeddings = as_json(cli_env, "models", "--type", "embeddings")
+    assert embeddings and {m["type"] for m in embeddings} == {"embeddings"}
+    created = as_json(cli_env, "keys", "create", "--name", "cli-e2e")
+    assert created["key"].startswith("sk-") and created["name"] == "cli-e2e"
+    assert created["id"] in [k["id"] for k in as_json(cli_env, "keys", "list")]
+    assert as_json(cli_env, "keys", "show", created["id"])["name"] == "cli-e2e"
+    # The new key works, through --api-key, until it is revoked.
+    assert as_json(cli_env, "--api-key", created["key"], "models")
+    assert as_json(cli_env, "keys", "revoke", created["id"]) == {"id": created["id"], "revoked": True}
+    refused = relay(cli_env, "--api-key", created["key"], "models", check=False)
+    assert refused.returncode == 1 and "HTTP 401" in refused.stderr
+
+
+def test_projects_datasets_training_plot(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from PIL import Image
+
+    project = as_json(cli_env, "projects", "create", "--name", "cli-e2e")
+    assert project["id"].startswith("ms-") and project["id"] in [
+        p["id"] for p in as_json(cli_env, "projects", "list")
+    ]
+    file = tmp_path / "capitals.jsonl"
+    file.write_text("".join(json.dumps(row) + "\n" for row in QA), encoding="utf-8")
+
+    direct = relay(cli_env, "datasets", "upload", project["id"], str(file), "--name", "capitals", "--json")
+    small = json.loads(direct.stdout)
+    assert (small["status"], small["num_rows"], small["format"]) == ("uploaded", 12, "prompt_completion")
+    assert f"{file.stat().st_size}/{file.stat().st_size} bytes" in direct.stderr  # the byte progress bar
+    presigned = as_json(cli_env, "datasets", "upload", project["id"], str(file), "--via", "presigned")
+    assert presigned["status"] == "uploaded" and presigned["sha256"] == small["sha256"]
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "a", "completion": "b"}\nnot json\n{"x": 1}\n', encoding="utf-8")
+    refused = relay(cli_env, "datasets", "upload", project["id"], str(bad), check=False)
+    assert refused.returncode == 1
+    assert "\n  line 2: not valid JSON" in refused.stderr and "\n  line 3: " in refused.stderr
+
+    detail = as_json(cli_env, "projects", "show", project["id"])
+    assert {d["id"] for d in detail["datasets"]} >= {small["id"], presigned["id"]}
+
+    args = ["train", project["id"], "--base-model", "tiny-local", "--dataset", small["id"], "--split", "25"]
+    args += [
+        "--test-function",
+        "exact_match",
+        "--param",
+        "num_train_epochs=2",
+        "--name",
+        "cli-sft",
+        "--watch",
+    ]
+    watched = relay(cli_env, *args, "--json")
+    result = json.loads(watched.stdout)
+    job = result["job"]
+    assert job["status"] == "Success" and len(result["checkpoints"]) == 2
+    progress = [line for line in watched.stderr.splitlines() if line.startswith(f"{job['id']}: ")]
+    assert progress[-1].startswith(f"{job['id']}: Success 100% step ") and len(progress) >= 2
+    assert "Running" in " ".join(progress) or "Testing" in " ".join(progress)
+
+    human = relay(cli_env, "jobs", "watch", job["id"]).stdout  # already done: the summary and checkpoints
+    assert "Success" in human and "exact_match" in human
+
+    png = tmp_path / "loss.png"
+    plotted = as_json(cli_env, "jobs", "plot", job["id"], "-o", str(png))
+    assert plotted["points"] == len(job["training_loss"]) >= 2
+    assert png.stat().st_size > 5000
+    with Image.open(png) as image:
+        image.verify()
+        assert image.format == "PNG"
+
+    assert as_json(cli_env, "projects", "delete", project["id"]) == {"id": project["id"], "deleted": True}
+
+
+def test_chat_one_message(cli_env: dict[str, str]) -> None:
+    chat = relay(cli_env, "chat", "amazon.nova-lite-v1:0", "-m", "hi")
+    assert chat.stdout.strip()
+    reply = as_json(cli_env, "chat", "amazon.nova-lite-v1:0", "-m", "hi")
+    assert reply["model"] == "amazon.nova-lite-v1:0" and reply["content"] == chat.stdout.strip()
+    assert reply["usage"]["total_tokens"] > 0
+    missing = relay(cli_env, "chat", "no-such-model", "-m", "hi", check=False)
+    assert missing.returncode == 1 and "HTTP 404" in missing.stderr
