@@ -138,8 +138,8 @@ class LocalStack:
 
 
 def _declare_emulated_endpoints(sagemaker: Any) -> None:
-    """Create the emulated endpoints in moto's SageMaker too, so DescribeEndpoint finds them
-    and registering one with `POST /v1/admin/models` works with its default endpoint check."""
+    """Create the emulated endpoints in the SageMaker hosting emulator too, so DescribeEndpoint finds
+    them and registering one with `POST /v1/admin/models` works with its default endpoint check."""
     from local.emulators.sagemaker_runtime import EMULATED_ENDPOINTS
 
     role = "arn:aws:iam::123456789012:role/relay-local-endpoints"

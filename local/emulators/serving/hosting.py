@@ -8,7 +8,6 @@ Every change bumps a component's `generation`, so a transition that was overtake
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -19,12 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.emulators.serving import artifacts, images
+from local.emulators.serving import artifacts, images, staging
 from local.emulators.serving.process import ServingError, ServingProcess
 
 ACCOUNT = "123456789012"
-METADATA_FILES = ("relay_model.json", "relay_checkpoint.json")
-BASE_MODELS_PREFIX = "base-models/"
 
 
 def region() -> str:
@@ -145,58 +142,10 @@ class Hosting:
     # ------------------------------------------------------------- containers
 
     def container(self, spec: dict[str, Any]) -> tuple[str, dict[str, str], artifacts.ModelData | None]:
-        """Image, environment and model data of a model, or of a component's own container spec."""
-        model = self.models.get(str(spec.get("ModelName") or ""))
-        request = model.request if model else {}
-        primary = request.get("PrimaryContainer") or (request.get("Containers") or [{}])[0]
-        override = spec.get("Container") or {}
-        environment = {**primary.get("Environment", {}), **override.get("Environment", {})}
-        image = str(override.get("Image") or primary.get("Image") or "")
-        if override.get("ArtifactUrl"):
-            url = str(override["ArtifactUrl"])
-            return image, environment, artifacts.ModelData(url, url.endswith(".tar.gz"))
-        return (
-            image,
-            environment,
-            artifacts.model_data(primary, images.first(environment, images.MODEL_ID_VARIABLES)),
-        )
+        return staging.container(self.models.get(str(spec.get("ModelName") or "")), spec)
 
     def start(self, name: str, spec: dict[str, Any]) -> ServingProcess:
-        """Stage the model data and start its container; raises ServingError with SageMaker's reason."""
-        image, environment, data = self.container(spec)
-        kind = images.kind_of(image)
-        if kind is None:
-            supported = ", ".join(sorted(images.KINDS_BY_REPOSITORY))
-            raise ServingError(
-                f"The local stack does not run image {image}; it serves ECR repositories {supported}"
-            )
-        if data is None:
-            raise ServingError(
-                "No model data: set ModelDataUrl, ModelDataSource, or an s3:// OPTION_MODEL_ID / HF_MODEL_ID "
-                "(the local stack has no model hub access)"
-            )
-        workdir = Path(tempfile.mkdtemp(prefix=f"relay-serving-{name}-"))
-        try:
-            model_dir = artifacts.download(self.s3(), data, workdir / "model")
-            metadata = _metadata(model_dir)
-            task = environment.get(images.TASK_VARIABLE) or metadata.get("task_type")
-            if task and task not in images.TASKS_BY_KIND[kind]:
-                raise ServingError(f"A {task} model cannot be served by {image} (a {kind} container)")
-            base_dir = None
-            if (model_dir / "adapter_config.json").is_file():
-                # A LoRA checkpoint deployed on its own: the container merges it into the base weights.
-                bucket, _ = artifacts.split_uri(data.uri)
-                base = environment.get(images.BASE_MODEL_VARIABLE) or (
-                    f"s3://{bucket}/{BASE_MODELS_PREFIX}{metadata.get('base_model', '')}/"
-                )
-                base_dir = artifacts.download(self.s3(), artifacts.ModelData(base, False), workdir / "base")
-            served = images.first(environment, images.SERVED_NAME_VARIABLES) or name
-            process = ServingProcess(kind, model_dir, base_dir, served, workdir)
-        except (artifacts.ArtifactError, ServingError) as exc:
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise ServingError(str(exc)) from exc
-        process.start()  # removes the workdir itself when the container fails
-        return process
+        return staging.start(self.s3(), name, *self.container(spec))
 
     # ------------------------------------------------------------- endpoints
 
@@ -342,15 +291,6 @@ class Hosting:
             if failure:
                 with self.lock:
                     adapter.status, adapter.failure = "Failed", failure
-
-
-def _metadata(model_dir: Path) -> dict[str, Any]:
-    for name in METADATA_FILES:
-        path = model_dir / name
-        if path.is_file():
-            document = json.loads(path.read_text(encoding="utf-8"))
-            return document if isinstance(document, dict) else {}
-    return {}
 
 
 def run(target: Callable[..., None], *args: Any) -> None:
