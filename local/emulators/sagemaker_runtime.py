@@ -177,8 +177,9 @@ class HostedRuntime:
         try:
             route = self.hosting.route(endpoint, component)
         except Unroutable as exc:
-            if exc.capacity:
-                variant = self.hosting.endpoints[endpoint].variant["VariantName"]
+            hosted = self.hosting.endpoints.get(endpoint)
+            if exc.capacity and hosted is not None:
+                variant = hosted.variant["VariantName"]
                 self.metrics.invoked(endpoint, variant, component, "NoCapacityInvocationFailures")
             return aws_error(400, "ValidationError", exc.message)
         if route is not None:

@@ -209,6 +209,25 @@ def test_invocations_reach_cloudwatch(runtime: Any, component: str, local_stack:
         Statistics=["Sum"],
     )
     assert sum(p["Sum"] for p in statistics["Datapoints"]) >= 1
+    query = {
+        "Id": "invocations",
+        "MetricStat": {
+            "Metric": {
+                "Namespace": "AWS/SageMaker",
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "hosting-chat"},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+            },
+            "Period": 60,
+            "Stat": "Sum",
+        },
+    }
+    data = cloudwatch.get_metric_data(
+        MetricDataQueries=[query], StartTime=time.time() - 600, EndTime=time.time() + 60
+    )
+    assert sum(data["MetricDataResults"][0]["Values"]) >= 1
 
 
 def local_stack_metrics() -> Any:

@@ -130,7 +130,10 @@ class TextModel:
                 past = output.past_key_values
                 token = self._pick(output.logits[0, -1].float(), sampling, counts, generator)
                 if token in stop_ids:
-                    yield Step("", len(generated), "stop")
+                    text = self.tokenizer.decode(generated, skip_special_tokens=True)
+                    rest = text[len(emitted) :] if text.startswith(emitted) else ""
+                    # The end-of-sequence token counts as generated, as vLLM counts it.
+                    yield Step(rest, len(generated) + 1, "stop")
                     return
                 generated.append(token)
                 counts[token] = counts.get(token, 0) + 1
