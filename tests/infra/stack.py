@@ -198,12 +198,26 @@ def env_names_in_python(source: str) -> set[str]:
     """Environment variable names a module reads.
 
     Any string literal spelled `RELAY_*` counts (the settings module keeps them as constants and
-    passes them to helpers), as does the value of any `ENV_*` constant (names outside the RELAY_
+    passes them to helpers) unless it is a key the code writes, as does the value of any `ENV_*` constant (names outside the RELAY_
     prefix, such as the deployment settings), plus literal names given to os.environ / os.getenv.
     """
+    tree = ast.parse(source)
+    # Keys of an environment the code builds for something else (a SageMaker container's
+    # Environment), whether a dict literal's keys or `env["NAME"] = ...`, are written, not read.
+    written = {id(key) for node in ast.walk(tree) if isinstance(node, ast.Dict) for key in node.keys if key}
+    written |= {
+        id(node.slice)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
+    }
     names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _RELAY_NAME.match(node.value):
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and _RELAY_NAME.match(node.value)
+            and id(node) not in written
+        ):
             names.add(node.value)
         elif (
             isinstance(node, ast.Assign)

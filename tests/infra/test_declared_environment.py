@@ -132,6 +132,8 @@ def test_scanner_finds_the_ways_code_reads_the_environment(tmp_path: Path) -> No
             'e = "not an env var"',
             'ENV_PREFIX = "RESOURCE_PREFIX"',
             'NOT_ENV = "OTHER_CONSTANT"',
+            'container = {"RELAY_FOR_A_CONTAINER": "x"}',
+            'container["RELAY_ALSO_WRITTEN"] = "y"',
         ]
     )
     assert env_names_in_python(source) == {

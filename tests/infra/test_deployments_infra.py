@@ -268,20 +268,18 @@ def test_deployer_manages_only_the_stacks_hosting_resources(template: dict[str, 
         assert sorted(_sub(r) for r in as_list(statement["Resource"])) == expected
 
 
-def test_deployer_passes_only_the_hosting_and_scheduler_roles(template: dict[str, Any]) -> None:
+def test_deployer_passes_only_the_hosting_role(template: dict[str, Any]) -> None:
     passes = _granting(template, "DeployerRole", "iam:")
     assert _actions(passes) == {"iam:PassRole"}
     by_role = {s["Resource"]["Fn::GetAtt"][0]: s["Condition"] for s in passes}
     assert by_role == {
         "SageMakerExecutionRole": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        "SchedulerRole": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
     }
 
 
-def test_deployer_schedules_metrics_records_and_executions(template: dict[str, Any]) -> None:
-    scheduler = _granting(template, "DeployerRole", "scheduler:")
-    assert _actions(scheduler) == SCHEDULE_ACTIONS
-    assert [as_list(s["Resource"]) for s in scheduler] == [SCHEDULE_ARNS]
+def test_deployer_metrics_records_and_executions(template: dict[str, Any]) -> None:
+    # Schedules are the control plane's; the deployer never writes them.
+    assert not _granting(template, "DeployerRole", "scheduler:")
     metrics = _granting(template, "DeployerRole", "cloudwatch:")
     assert [(as_list(s["Action"]), s["Resource"]) for s in metrics] == [(["cloudwatch:GetMetricData"], "*")]
     states = _granting(template, "DeployerRole", "states:")
@@ -295,11 +293,8 @@ def test_deployer_schedules_metrics_records_and_executions(template: dict[str, A
     assert "dynamodb:Scan" not in _actions(records)
     for statement in records:
         assert all("Table" in json.dumps(r) for r in as_list(statement["Resource"]))
-    # No writes to the bucket: the deployer only reads checkpoints.
-    assert {a for a in _actions(_granting(template, "DeployerRole", "s3:"))} == {
-        "s3:GetObject",
-        "s3:ListBucket",
-    }
+    # No bucket access: the control plane reads checkpoints; SageMaker's own role loads them.
+    assert not _granting(template, "DeployerRole", "s3:")
     assert not _granting(template, "DeployerRole", "lambda:")
 
 
