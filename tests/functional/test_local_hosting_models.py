@@ -163,6 +163,31 @@ def test_classifier_answers_the_training_labels_through_the_classification_route
     client.delete("/v1/admin/models/hosted-classifier/dev", headers=auth)
 
 
+def test_classifier_without_a_labels_file_takes_relay_labels(
+    sagemaker: Any, engine: str, checkpoints: dict[str, str], local_stack: Any
+) -> None:
+    s3, bucket = boto3.client("s3"), local_stack.resources.environment["RELAY_BUCKET_NAME"]
+    source = checkpoints["classifier"].removeprefix(f"s3://{bucket}/")
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=source)["Contents"]:
+        if not item["Key"].endswith("labels.json"):
+            target = "tests/hosting/unlabelled/" + item["Key"][len(source) :]
+            s3.copy_object(Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": item["Key"]})
+    container = {
+        "Image": IMAGES["classifier"],
+        "Environment": {"RELAY_TASK_TYPE": "classification", "RELAY_LABELS": json.dumps(["bad", "good"])},
+        "ModelDataSource": {
+            "S3DataSource": {
+                "S3Uri": f"s3://{bucket}/tests/hosting/unlabelled/",
+                "S3DataType": "S3Prefix",
+                "CompressionType": "None",
+            }
+        },
+    }
+    sagemaker.create_model(ModelName="hosting-unlabelled", ExecutionRoleArn=ROLE, PrimaryContainer=container)
+    component(sagemaker, "hosting-unlabelled-ic", {"ModelName": "hosting-unlabelled"})
+    assert {r["label"] for r in invoke("hosting-unlabelled-ic", {"inputs": "fine"})} == {"bad", "good"}
+
+
 def test_embedding_model_answers_teis_shape(sagemaker: Any, engine: str, checkpoints: dict[str, str]) -> None:
     model(sagemaker, "hosting-embedding", IMAGES["embedding"], checkpoints["embedding"])
     component(sagemaker, "hosting-embedding-ic", {"ModelName": "hosting-embedding"})

@@ -3,7 +3,8 @@
 The model data is downloaded where the container reads it; the checkpoint's task type
 (`relay_model.json`, or `RELAY_TASK_TYPE`) must be one the image serves; a LoRA checkpoint deployed
 on its own also gets its base weights (`RELAY_BASE_MODEL_URL`, else `s3://<same bucket>/base-models/
-<base_model>/`, where the stack keeps base models) and is merged into them at load.
+<base_model>/`, where the stack keeps base models) and is merged into them at load. A classifier's
+labels are the checkpoint's `labels.json`, or `RELAY_LABELS` when it has none.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from local.emulators.serving.process import ServingError, ServingProcess
 
 METADATA_FILES = ("relay_model.json", "relay_checkpoint.json")
 BASE_MODELS_PREFIX = "base-models/"
+LABELS_FILE = "labels.json"
 
 
 def container(model: Any, spec: dict[str, Any]) -> tuple[str, dict[str, str], artifacts.ModelData | None]:
@@ -57,6 +59,8 @@ def start(
         task = environment.get(images.TASK_VARIABLE) or metadata.get("task_type")
         if task and task not in images.TASKS_BY_KIND[kind]:
             raise ServingError(f"A {task} model cannot be served by {image} (a {kind} container)")
+        if kind == "classifier":
+            _labels_from_environment(model_dir, environment, task)
         base_dir = None
         if (model_dir / "adapter_config.json").is_file():
             bucket, _ = artifacts.split_uri(data.uri)
@@ -71,6 +75,23 @@ def start(
         raise ServingError(str(exc)) from exc
     process.start()  # removes the workdir itself when the container fails
     return process
+
+
+def _labels_from_environment(model_dir: Path, environment: dict[str, str], task: str | None) -> None:
+    """The checkpoint's labels.json wins; RELAY_LABELS (a JSON list) stands in when it has none."""
+    given = environment.get(images.LABELS_VARIABLE)
+    if not given or (model_dir / LABELS_FILE).is_file():
+        return
+    try:
+        labels = json.loads(given)
+    except ValueError as exc:
+        raise ServingError(f"{images.LABELS_VARIABLE} is not a JSON list of labels: {exc}") from exc
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise ServingError(f"{images.LABELS_VARIABLE} must be a JSON list of label names")
+    problem = "regression" if task == "regression" else "single_label_classification"
+    (model_dir / LABELS_FILE).write_text(
+        json.dumps({"problem_type": problem, "labels": labels}), encoding="utf-8"
+    )
 
 
 def _metadata(model_dir: Path) -> dict[str, Any]:
