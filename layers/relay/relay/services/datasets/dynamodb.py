@@ -53,7 +53,7 @@ class DynamoDBDatasetRepository(ControlTable):
         return sorted(datasets, key=lambda d: (d.created_at, d.id))
 
     def mark_uploaded(self, dataset: Dataset, now: int) -> Dataset:
-        if not st.can_transition(dataset.state, st.UPLOADED):
+        if dataset.state not in st.COMPLETABLE:
             raise waiting_for_upload(dataset.id)
         with dynamodb_errors(conflict=waiting_for_upload(dataset.id).message):
             self._client.update_item(

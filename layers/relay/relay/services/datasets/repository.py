@@ -83,11 +83,7 @@ class InMemoryDatasetRepository:
     def mark_uploaded(self, dataset: Dataset, now: int) -> Dataset:
         with self._p.lock:
             current = self._p.datasets.get((dataset.project_id, dataset.id))
-            if (
-                not st.can_transition(dataset.state, st.UPLOADED)
-                or current is None
-                or current.state != dataset.state
-            ):
+            if dataset.state not in st.COMPLETABLE or current is None or current.state != dataset.state:
                 raise waiting_for_upload(dataset.id)
             done = replace(dataset, state=st.UPLOADED, uploaded_at=now, updated_at=now, expires_at=None)
             self._p.datasets[(dataset.project_id, dataset.id)] = done

@@ -32,6 +32,11 @@ TRANSITIONS: Final[dict[DatasetState, frozenset[DatasetState]]] = {
 }
 
 
+# The states a verified upload is recorded from: `complete` in the request, or the worker. A
+# dataset being deleted goes back only to the state it had (restore), never to `uploaded` anew.
+COMPLETABLE: Final[tuple[DatasetState, ...]] = (PENDING, VERIFYING)
+
+
 def can_transition(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())  # type: ignore[call-overload]
 
