@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from relay.backends.bedrock.chat import BedrockChatBackend
-from relay.backends.streaming import pump
+from relay.backends.streaming import READ_AHEAD, pump
 from relay.errors import BadRequestError, UpstreamError
 from relay.observability import logger, request_id_var
 from relay.protocol.chat import ChatCompletionRequest
@@ -85,7 +85,8 @@ def test_closing_the_pump_closes_the_upstream_and_errors_are_mapped() -> None:
         assert upstream.closed.is_set()  # at once, not at garbage collection
 
     asyncio.run(two_then_leave())
-    assert upstream.sent < 10_000
+    # The pump reads a few items ahead of its consumer, never the whole stream.
+    assert upstream.sent <= READ_AHEAD + 3
 
     def broken() -> Upstream:
         raise ConnectionResetError("reset")

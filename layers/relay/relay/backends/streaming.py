@@ -5,8 +5,10 @@ event loop with `call_soon_threadsafe` (a few microseconds per item, instead of 
 thread-pool round trip per item). The pump runs in a copy of the caller's context, so
 log lines written while opening or reading keep the request id.
 
-Closing the async iterator (the client went away) closes the upstream stream at once,
-which drops its connection; the pump thread then stops reading.
+The pump reads at most `READ_AHEAD` items ahead of the consumer: a slow client slows the
+upstream read instead of queueing the whole answer in memory, and a client that leaves
+has not made the pump drain the stream. Closing the async iterator (the client went away)
+closes the upstream stream at once, which drops its connection; the pump then stops.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ Item = TypeVar("Item")
 # One long-lived thread per open stream; the bound is far above what one Lambda
 # instance or uvicorn worker serves at once.
 _PUMPS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="stream-pump")
+# Items in flight between the pump and the consumer. Upstream chunks arrive far slower
+# than the event loop takes them, so a small window costs no throughput.
+READ_AHEAD = 4
 _END = object()
 
 
@@ -53,6 +58,7 @@ async def pump(
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
     closed = threading.Event()
+    credits = threading.Semaphore(READ_AHEAD)
     holder: dict[str, UpstreamStream[Item]] = {}
 
     def put(item: Any) -> None:
@@ -67,6 +73,7 @@ async def pump(
                 stream.close()
                 return
             for item in stream:
+                credits.acquire()  # wait for the consumer to take an earlier item
                 if closed.is_set():  # the consumer left: stop reading now
                     break
                 put(item)
@@ -87,9 +94,11 @@ async def pump(
                 if mapped is item.exc:
                     raise mapped
                 raise mapped from item.exc
+            credits.release()
             yield item
     finally:
         closed.set()
+        credits.release()  # a pump waiting for a credit wakes, sees `closed` and stops
         stream = holder.get("stream")
         if stream is not None:
             # Inline, not on the pump pool: that pool's workers may all be busy reading
