@@ -11,7 +11,6 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
 from relay.backends.cloudwatch import CloudWatchMetrics
-from relay.backends.executions import StepFunctionsExecutions
 from relay.backends.sagemaker.hosting import (
     ComponentSpec,
     QuotaExceededError,
@@ -196,14 +195,3 @@ def test_invocations_follow_pages_and_keep_component_names() -> None:
         )
         found = CloudWatchMetrics(lambda: cloudwatch).invocations(["p-a", "p-b"], start=0, end=100)
     assert found == {"p-a": [], "p-b": [(int(t0.timestamp()), 4.0), (int(t1.timestamp()), 0.0)]}
-
-
-def test_executions_are_idempotent_by_name() -> None:
-    sfn = client("stepfunctions")
-    with Stubber(sfn) as stub:
-        stub.add_client_error("start_execution", "ExecutionAlreadyExists", "exists")
-        stub.add_client_error("start_execution", "ThrottlingException", "slow")
-        executions = StepFunctionsExecutions(lambda: sfn, "arn:aws:states:us-east-1:1:stateMachine:d")
-        executions.start("dp-1-create-1", {"action": "create"})
-        with pytest.raises(RateLimitError):
-            executions.start("dp-1-create-1", {"action": "create"})

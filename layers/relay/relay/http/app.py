@@ -26,6 +26,9 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
     from relay.http.routes import (
         admin_models,
         datasets,
+        deployments,
+        docs,
+        engines,
         health,
         keys,
         models,
@@ -36,10 +39,13 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
 
     return (
         health.router,
+        docs.router,
         models.router,
         projects.router,
         datasets.router,
         training.router,
+        deployments.router,
+        engines.router,
         testing_functions.router,
         keys.router,
         admin_models.router,

@@ -33,6 +33,13 @@ if TYPE_CHECKING:
     from relay.services.datasets.service import DatasetService
     from relay.services.datasets.uploads import DatasetUploads
     from relay.services.datasets.verification import DatasetVerifier
+    from relay.services.deployments.engines import EngineService
+    from relay.services.deployments.lifecycle import ExecutionStarter, Lifecycle
+    from relay.services.deployments.resources import HostingPort
+    from relay.services.deployments.scaling import MetricsPort
+    from relay.services.deployments.schedules import ScheduleSync
+    from relay.services.deployments.service import DeploymentService
+    from relay.services.deployments.worker import DeploymentWorker
     from relay.services.embeddings import EmbeddingService
     from relay.services.keys.auth import Authenticator
     from relay.services.keys.repository import ApiKeyRepository
@@ -360,4 +367,110 @@ class Services:
 
         return TranscriptionService(
             self.resolver, self.sagemaker_runtime, max_audio_bytes=self.settings.max_audio_bytes
+        )
+
+    # --- engines and deployments ---
+
+    @cached_property
+    def deployment_executions(self) -> ExecutionStarter | None:
+        from relay.services.deployments.lifecycle import DeploymentExecutions
+
+        arn = self.settings.deployment_state_machine_arn
+        return DeploymentExecutions(self.step_functions, arn) if arn else None
+
+    @cached_property
+    def deployment_lifecycle(self) -> Lifecycle:
+        from relay.services.deployments.adapters import RegistryAdapter
+        from relay.services.deployments.dynamodb import DynamoDBDeploymentRepository
+        from relay.services.deployments.lifecycle import Lifecycle
+
+        return Lifecycle(
+            DynamoDBDeploymentRepository(aws.client("dynamodb"), self.settings.table_name),
+            RegistryAdapter(self.model_registry),
+            self.deployment_executions,
+        )
+
+    @cached_property
+    def deployment_schedules(self) -> ScheduleSync | None:
+        """Weekly schedules, where the function is told the group, the role and the deployer."""
+        from relay.backends.scheduler import EventBridgeScheduler
+        from relay.services.deployments.models import SageMakerNames
+        from relay.services.deployments.schedules import ScheduleSync, function_arn
+
+        settings = self.settings
+        if not (
+            settings.schedule_group_name and settings.scheduler_role_arn and settings.deployer_function_name
+        ):
+            return None
+        region = str(aws.client("scheduler").meta.region_name)
+        target = function_arn(settings.deployer_function_name, settings.scheduler_role_arn, region)
+        port = EventBridgeScheduler(lambda: aws.client("scheduler"), settings.schedule_group_name)
+        return ScheduleSync(
+            port, SageMakerNames(settings.resource_prefix), target, settings.scheduler_role_arn
+        )
+
+    @cached_property
+    def deployments(self) -> DeploymentService:
+        from relay.services.deployments.adapters import TrainingCheckpoints
+        from relay.services.deployments.dynamodb import DynamoDBEngineRepository
+        from relay.services.deployments.models import SageMakerNames
+        from relay.services.deployments.service import DeploymentService
+        from relay.services.deployments.sources import SourceResolver
+
+        settings = self.settings
+        return DeploymentService(
+            deployments=self.deployment_lifecycle.deployments,
+            engines=DynamoDBEngineRepository(aws.client("dynamodb"), settings.table_name),
+            projects=self.project_repository,
+            sources=SourceResolver(
+                TrainingCheckpoints(self.training_job_repository, self.object_store, settings.bucket_name),
+                settings.bucket_name,
+            ),
+            lifecycle=self.deployment_lifecycle,
+            schedules=self.deployment_schedules,
+            names=SageMakerNames(settings.resource_prefix),
+        )
+
+    @cached_property
+    def engines(self) -> EngineService:
+        from relay.services.deployments.engines import EngineService
+
+        return EngineService(self.deployments, self.deployer)
+
+    @cached_property
+    def deployment_hosting(self) -> HostingPort:
+        from relay.backends.sagemaker.hosting import SageMakerHosting
+
+        return SageMakerHosting(lambda: aws.client("sagemaker"))
+
+    @cached_property
+    def deployment_metrics(self) -> MetricsPort:
+        from relay.backends.cloudwatch import CloudWatchMetrics
+
+        return CloudWatchMetrics(lambda: aws.client("cloudwatch"))
+
+    @cached_property
+    def deployment_worker(self) -> DeploymentWorker:
+        """What the deployer Lambda runs (functions/deployer/handler.py)."""
+        from relay.services.deployments.resources import HostingConfig, Resources
+        from relay.services.deployments.scaling import Scaler
+        from relay.services.deployments.worker import DeploymentWorker
+
+        service, lifecycle = self.deployments, self.deployment_lifecycle
+        resources = Resources(
+            self.deployment_hosting,
+            service.deployments,
+            service.engines,
+            service.names,
+            HostingConfig(
+                role_arn=self.settings.sagemaker_execution_role_arn,
+                region=str(aws.client("sagemaker").meta.region_name),
+                bucket=self.settings.bucket_name,
+            ),
+        )
+        return DeploymentWorker(
+            lifecycle=lifecycle,
+            resources=resources,
+            scaler=Scaler(lifecycle, service.engines, resources, self.deployment_metrics, service.names),
+            poll_seconds=int(self.settings.deployment_poll_seconds),
         )

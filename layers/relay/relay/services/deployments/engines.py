@@ -15,8 +15,7 @@ from relay.catalogue import base_model
 from relay.errors import BadRequestError, ConflictError, NotFoundError
 from relay.protocol.deployments import DEFAULT_INACTIVE_TIMEOUT, CreateEngineRequest
 from relay.services.deployments import status as st
-from relay.services.deployments.lifecycle import NotConfiguredError
-from relay.services.deployments.models import Deployment, Engine, Schedule
+from relay.services.deployments.models import Deployment, Engine, NotConfiguredError, Schedule
 from relay.services.deployments.schedules import parse_schedule
 from relay.services.deployments.service import ENGINE_PREFIX, DeploymentService, new_id
 from relay.services.deployments.sources import BASE_TASKS

@@ -10,24 +10,34 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from relay.backends.executions import ExecutionStarter
-from relay.errors import ConflictError, RelayError
+from relay.backends.stepfunctions import StepFunctions
+from relay.errors import ConflictError
 from relay.observability import logger
 from relay.services.deployments import status as st
-from relay.services.deployments.models import Deployment, RegistryWriter
+from relay.services.deployments.models import Deployment, NotConfiguredError, RegistryWriter
 from relay.services.deployments.repository import DeploymentRepository
 
 Action = Literal["create", "reactivate", "delete"]
 
 
-class NotConfiguredError(RelayError):
-    """A setting this operation needs is missing from the function's environment."""
+class ExecutionStarter(Protocol):
+    def start(self, name: str, payload: dict[str, Any]) -> None:
+        """Start execution `name` with `payload`; the same name again starts nothing new."""
+        ...
 
-    status = 503
-    type = "api_error"
-    code = "not_configured"
+
+class DeploymentExecutions:
+    """The deployment state machine's executions, through the shared Step Functions adapter."""
+
+    def __init__(self, step_functions: StepFunctions, state_machine_arn: str) -> None:
+        self._sfn = step_functions
+        self._arn = state_machine_arn
+
+    def start(self, name: str, payload: dict[str, Any]) -> None:
+        if not self._sfn.start_execution(self._arn, name, payload):
+            logger.info("execution already started", extra={"execution": name})
 
 
 class Lifecycle:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from relay.errors import RelayError
+
 EngineState = Literal["active", "deleting"]
 ManagementType = Literal["inactive_timeout", "schedule"]
 SERVER_TYPE = "on-demand"
@@ -108,11 +110,23 @@ class Engine:
     state: EngineState = "active"
 
 
+class NotConfiguredError(RelayError):
+    """A setting this operation needs is missing from the function's environment."""
+
+    status = 503
+    type = "api_error"
+    code = "not_configured"
+
+
 @dataclass(frozen=True)
 class SageMakerNames:
     """Every SageMaker and Scheduler name starts with the stack's prefix (IAM is scoped to it)."""
 
     prefix: str
+
+    def __post_init__(self) -> None:
+        if not self.prefix:
+            raise NotConfiguredError("Deployments are not configured here: RESOURCE_PREFIX is not set")
 
     def endpoint(self, engine_id: str) -> str:
         return f"{self.prefix}-{engine_id}"

@@ -88,6 +88,17 @@ def expressions(schedule: Schedule) -> tuple[str, str]:
     return _cron(schedule.start_time, schedule.days), _cron(schedule.end_time, stop_days(schedule))
 
 
+def function_arn(function: str, role_arn: str, region: str) -> str:
+    """A Lambda function's ARN from its name, in the account and partition of `role_arn` (an ARN
+    passes through): Scheduler targets need the ARN, the template may give the name."""
+    if function.startswith("arn:"):
+        return function
+    parts = role_arn.split(":")
+    if len(parts) < 5 or not parts[4]:
+        raise ValueError(f"cannot tell the account of {role_arn!r}")
+    return f"arn:{parts[1]}:lambda:{region}:{parts[4]}:function:{function}"
+
+
 class SchedulePort(Protocol):
     def put(
         self,
