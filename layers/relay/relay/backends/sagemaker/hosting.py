@@ -276,7 +276,12 @@ class SageMakerHosting:
         names: list[str] = []
         kwargs: dict[str, Any] = {"EndpointNameEquals": endpoint_name, "MaxResults": 100}
         while True:
-            page = self._call("ListInferenceComponents", f"components of endpoint {endpoint_name}", **kwargs)
+            try:
+                page = self._call(
+                    "ListInferenceComponents", f"components of endpoint {endpoint_name}", **kwargs
+                )
+            except NotFoundError:
+                return names  # no such endpoint: nothing on it
             names += [str(c["InferenceComponentName"]) for c in page.get("InferenceComponents", [])]
             if not page.get("NextToken"):
                 return names
