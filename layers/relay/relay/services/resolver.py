@@ -16,9 +16,11 @@ called now (e.g. 503 with Retry-After for a deactivated one, after asking to rea
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import get_args
 
 from relay.backends.bedrock.catalog import BedrockCatalog
 from relay.errors import BadRequestError, ModelNotFoundError, PermissionDeniedError, ServiceUnavailableError
+from relay.protocol.models import ModelType
 from relay.services.registry.repository import ModelRegistryRepository
 from relay.targets import BedrockTarget, SageMakerTarget, Target
 
@@ -34,7 +36,7 @@ _BEDROCK_ARN_KINDS = (
     "foundation-model/",
     "prompt/",
 )
-ALL_TYPES = ("chat", "completion", "embeddings", "rerank", "classification", "transcription")
+ALL_TYPES: tuple[str, ...] = get_args(ModelType)
 CHAT_TYPES = ("chat", "completion")
 
 Gate = Callable[[SageMakerTarget], None]
