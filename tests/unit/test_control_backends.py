@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from relay.backends.sagemaker.control import SageMakerControl
 from relay.backends.stepfunctions import StepFunctions, execution_arn
-from relay.errors import NotFoundError, RateLimitError, RelayError, ServiceUnavailableError
+from relay.errors import ConflictError, NotFoundError, RateLimitError, RelayError, ServiceUnavailableError
 from relay.http.app import create_control_plane_app
 from relay.services.container import Services
 from relay.services.keys.auth import Authenticator
@@ -170,3 +170,34 @@ def test_sagemaker_training_control_maps_codes() -> None:
         control(client_error("ResourceNotFound")).describe_training_job("tr-1")
     with pytest.raises(RateLimitError):
         control(client_error("ThrottlingException")).stop_training_job("tr-1")
+
+
+def test_s3_errors_are_domain_errors() -> None:
+    from relay.backends.s3 import S3ObjectStore
+
+    assert S3ObjectStore(Failing(client_error("404", "HeadObject")), "b").head("k") is None
+    with pytest.raises(RateLimitError):
+        S3ObjectStore(Failing(client_error("SlowDown", "HeadObject")), "b").head("k")
+    with pytest.raises(RelayError) as denied:
+        S3ObjectStore(Failing(client_error("AccessDenied", "PutObject")), "b").put(
+            "k", b"x", sha256_hex="00" * 32
+        )
+    assert denied.value.status == 500 and isinstance(denied.value.__cause__, ClientError)
+    # Gone between the HeadObject that found it and the read: the verification's "upload_incomplete".
+    with pytest.raises(ConflictError) as vanished:
+        list(S3ObjectStore(Failing(client_error("NoSuchKey", "GetObject")), "b").chunks("k"))
+    assert vanished.value.code == "upload_incomplete"
+    with pytest.raises(ServiceUnavailableError):
+        list(S3ObjectStore(Failing(EndpointConnectionError(endpoint_url="http://s3")), "b").chunks("k"))
+
+
+def test_a_worker_hand_off_refused_for_an_unknown_reason_is_a_500_not_a_raw_error() -> None:
+    from relay.backends.worker import LambdaWorker
+
+    busy = Failing(client_error("TooManyRequestsException", "Invoke"))
+    with pytest.raises(ServiceUnavailableError, match="busy"):
+        LambdaWorker(lambda: busy, "worker").submit({"step": "verify_dataset"})
+    missing = Failing(client_error("ResourceNotFoundException", "Invoke"))
+    with pytest.raises(RelayError) as caught:
+        LambdaWorker(lambda: missing, "worker").submit({"step": "verify_dataset"})
+    assert caught.value.status == 500 and "ResourceNotFoundException" in caught.value.message

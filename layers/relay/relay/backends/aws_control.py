@@ -1,4 +1,5 @@
-"""Errors of AWS control APIs (Step Functions, SageMaker control, Lambda Invoke) as domain errors.
+"""Errors of AWS APIs other than the model runtimes (Step Functions, SageMaker control, Lambda
+Invoke, S3, Secrets Manager) as domain errors.
 
 Mapped by error code, once, here: throttling is a 429 and an unavailable service a 503, both
 with Retry-After; a code the caller expects (say ExecutionDoesNotExist) is the adapter's to
@@ -23,6 +24,7 @@ THROTTLED = frozenset(
         "TooManyRequestsException",
         "RequestLimitExceeded",
         "EC2ThrottledException",
+        "SlowDown",  # S3
     }
 )
 UNAVAILABLE = frozenset(
@@ -31,6 +33,7 @@ UNAVAILABLE = frozenset(
         "ServiceUnavailableException",
         "InternalServerError",
         "InternalServerException",
+        "InternalError",  # S3
         "InternalFailure",
         "ServiceException",
         "ResourceNotReadyException",

@@ -1,4 +1,7 @@
-"""Objects in the Relay bucket: an `ObjectStore` port, the S3 adapter and an in-memory fake."""
+"""Objects in the Relay bucket: an `ObjectStore` port, the S3 adapter and an in-memory fake.
+
+The adapter maps S3's errors by code (`aws_control`): callers see domain errors only.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from urllib.parse import quote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.aws import error_code
-from relay.errors import ServiceUnavailableError
+from relay.backends.aws_control import raise_control_error
+from relay.errors import ConflictError, ServiceUnavailableError
 
 _CHUNK = 1024 * 1024
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 _DELETE_BATCH = 1000
 
 
@@ -66,14 +71,16 @@ class S3ObjectStore:
             )
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
+        except ClientError as exc:
+            raise_control_error(exc, "PutObject")
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
             head = self._client.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
         except ClientError as exc:
-            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            if error_code(exc) in _MISSING:
                 return None
-            raise
+            raise_control_error(exc, "HeadObject")
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
         checksum = head.get("ChecksumSHA256")
@@ -83,9 +90,21 @@ class S3ObjectStore:
         return ObjectInfo(size=int(head["ContentLength"]), sha256_b64=checksum)
 
     def chunks(self, key: str) -> Iterator[bytes]:
-        body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+        try:
+            body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                # Gone between the HeadObject that found it and this read.
+                raise ConflictError(
+                    f"The object {key} is no longer in the bucket", code="upload_incomplete"
+                ) from exc
+            raise_control_error(exc, "GetObject")
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
         try:
             yield from body.iter_chunks(_CHUNK)
+        except BotoCoreError as exc:  # the connection broke mid-read
+            raise _unavailable(exc) from exc
         finally:
             body.close()
 
@@ -108,6 +127,8 @@ class S3ObjectStore:
                     )
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
+        except ClientError as exc:
+            raise_control_error(exc, "DeleteObjects")
         return len(doomed)
 
     def presign_post(self, key: str, *, size: int, sha256_hex: str, ttl: int) -> PresignedPost:

@@ -13,10 +13,11 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.aws import error_code
+from relay.backends.aws_control import raise_control_error
 from relay.errors import ServiceUnavailableError
 
 # Lambda's "not now" answers to Invoke; anything else (no such function, access denied) is a
-# deployment bug and is re-raised as it is, so it reaches the logs with its traceback.
+# deployment bug: a 500 whose cause reaches the logs with its traceback (`aws_control`).
 _RETRYABLE = frozenset(
     {
         "TooManyRequestsException",
@@ -49,7 +50,7 @@ class LambdaWorker:
         except ClientError as exc:
             if error_code(exc) in _RETRYABLE:
                 raise ServiceUnavailableError("The worker is busy; try again", retry_after=2) from exc
-            raise
+            raise_control_error(exc, "Invoke of the pipeline worker")
         except BotoCoreError as exc:
             raise ServiceUnavailableError("The worker could not be reached", retry_after=1) from exc
         status = response.get("StatusCode")
