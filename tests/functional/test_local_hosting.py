@@ -260,6 +260,38 @@ def test_copy_count_zero_refuses_invocations_then_one_serves_again(
     assert invoke(runtime, SAMPLED)["choices"][0]["message"]["content"]
 
 
+def test_update_copies_and_listing_filters(sagemaker: Any, component: str) -> None:
+    from local.emulators.serving import process
+
+    wait(describe(sagemaker, component), "InferenceComponentStatus", "InService")
+    sagemaker.update_inference_component(InferenceComponentName=component, RuntimeConfig={"CopyCount": 2})
+    with pytest.raises(ClientError) as busy:  # one change at a time, as on AWS
+        sagemaker.update_inference_component_runtime_config(
+            InferenceComponentName=component, DesiredRuntimeConfig={"CopyCount": 1}
+        )
+    assert busy.value.response["Error"]["Code"] == "ValidationException"
+    described = wait(describe(sagemaker, component), "InferenceComponentStatus", "InService")
+    assert described["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 2}
+    assert len([p for p in process.live() if p.served_name == component]) == 1  # one process serves both
+    listed = sagemaker.list_inference_components(EndpointNameEquals="hosting-chat", StatusEquals="InService")
+    assert [c["InferenceComponentName"] for c in listed["InferenceComponents"]] == [component]
+    assert (
+        sagemaker.list_inference_components(StatusEquals="Failed", NameContains="hosting-chat")[
+            "InferenceComponents"
+        ]
+        == []
+    )
+    page = sagemaker.list_endpoints(
+        NameContains="relay-emu", MaxResults=2, SortBy="Name", SortOrder="Ascending"
+    )
+    assert [e["EndpointName"] for e in page["Endpoints"]] == ["relay-emu-classifier", "relay-emu-openai"]
+    rest = sagemaker.list_endpoints(
+        NameContains="relay-emu", NextToken=page["NextToken"], SortBy="Name", SortOrder="Ascending"
+    )
+    assert rest["Endpoints"][0]["EndpointName"] == "relay-emu-tei-embedding"
+    assert len(rest["Endpoints"]) == 4 and "NextToken" not in rest
+
+
 def test_control_errors_are_awss(sagemaker: Any, component: str) -> None:
     cases = [
         (

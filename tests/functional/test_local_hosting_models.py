@@ -161,6 +161,11 @@ def test_classifier_answers_the_training_labels_through_the_classification_route
     rows = [d["logits"] for d in answer.json()["data"]]
     assert [set(r) for r in rows] == [set(LABELS)] * 2 and rows[0] != rows[1]
     client.delete("/v1/admin/models/hosted-classifier/dev", headers=auth)
+    with pytest.raises(ClientError) as refused:  # this engine's variant has no scale-to-zero
+        sagemaker.update_inference_component_runtime_config(
+            InferenceComponentName="hosting-classifier-ic", DesiredRuntimeConfig={"CopyCount": 0}
+        )
+    assert "MinInstanceCount 0" in refused.value.response["Error"]["Message"]
 
 
 def test_classifier_without_a_labels_file_takes_relay_labels(
