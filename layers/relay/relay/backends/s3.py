@@ -52,6 +52,14 @@ class ObjectStore(Protocol):
 
     def presign_post(self, key: str, *, size: int, sha256_hex: str, ttl: int) -> PresignedPost: ...
     def presign_get(self, key: str, *, ttl: int, filename: str) -> str: ...
+    def read(self, key: str) -> bytes:
+        """The whole object (small files: data splits, predictions, checkpoint metadata)."""
+        ...
+
+    def write(self, key: str, body: bytes, *, content_type: str) -> None: ...
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix` (current versions)."""
+        ...
 
 
 def _unavailable(exc: Exception) -> ServiceUnavailableError:
@@ -157,6 +165,36 @@ class S3ObjectStore:
         )
         return url
 
+    def read(self, key: str) -> bytes:
+        try:
+            body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            raise_control_error(exc, "GetObject")
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+        return body
+
+    def write(self, key: str, body: bytes, *, content_type: str) -> None:
+        try:
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
+        except ClientError as exc:
+            raise_control_error(exc, "PutObject")
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+
+    def keys(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix
+            ):
+                found.extend(obj["Key"] for obj in page.get("Contents", []))
+        except ClientError as exc:
+            raise_control_error(exc, "ListObjectsV2")
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+        return found
+
 
 class InMemoryObjectStore:
     """A bucket in a dict; `objects` may be written directly to play the client's POST upload."""
@@ -193,3 +231,12 @@ class InMemoryObjectStore:
 
     def presign_get(self, key: str, *, ttl: int, filename: str) -> str:
         return f"memory://bucket/{quote(key)}?ttl={ttl}"
+
+    def read(self, key: str) -> bytes:
+        return self.objects[key]
+
+    def write(self, key: str, body: bytes, *, content_type: str) -> None:
+        self.objects[key] = body
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from relay.backends.s3 import ObjectStore
 from relay.backends.sagemaker.control import SageMakerControl
 from relay.services.layout import training_prefix
 from relay.services.training.models import TrainingJob
@@ -64,7 +65,7 @@ class JobPaths:
 class Pipeline:
     jobs: TrainingJobRepository
     datasets: DatasetLookup
-    s3: Any
+    objects: ObjectStore
     sagemaker: SageMakerControl
     logs: Any
     settings: Settings
@@ -89,16 +90,10 @@ class Pipeline:
         return job
 
     def read(self, key: str) -> bytes:
-        body: bytes = self.s3.get_object(Bucket=self.settings.bucket_name, Key=key)["Body"].read()
-        return body
+        return self.objects.read(key)
 
     def write(self, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
-        self.s3.put_object(Bucket=self.settings.bucket_name, Key=key, Body=body, ContentType=content_type)
+        self.objects.write(key, body, content_type=content_type)
 
     def keys(self, prefix: str) -> list[str]:
-        found: list[str] = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.settings.bucket_name, Prefix=prefix
-        ):
-            found.extend(obj["Key"] for obj in page.get("Contents", []))
-        return found
+        return self.objects.keys(prefix)

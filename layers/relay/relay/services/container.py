@@ -109,7 +109,7 @@ class Services:
         return Pipeline(
             jobs=self.training_job_repository,
             datasets=self.dataset_repository,
-            s3=aws.client("s3"),
+            objects=self.object_store,
             sagemaker=self.sagemaker_control,
             logs=aws.client("logs"),
             settings=self.settings,
