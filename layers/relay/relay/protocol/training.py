@@ -15,6 +15,7 @@ from relay.evaluation import TESTING_FUNCTIONS
 
 TaskType = Literal["text-generation", "classification", "embedding", "regression"]
 BaseModelOption = Literal["pre-trained", "fine-tuned"]
+TrainingTechnique = Literal["SFT", "GRPO"]
 TrainingStatus = Literal["Pending", "Running", "Testing", "Success", "Failed", "TimedOut", "Cancelled"]
 
 
@@ -117,7 +118,7 @@ class CreateGRPOTrainingJobRequest(CreateTrainingJobRequest):
 class TrainingJobSummary(BaseModel):
     id: str
     name: str
-    training_technique: Literal["SFT", "GRPO"]
+    training_technique: TrainingTechnique
     task_type: TaskType
     base_model_option: BaseModelOption
     base_model: str
@@ -150,7 +151,7 @@ class TrainingDataset(BaseModel):
 class TrainingJobDetail(BaseModel):
     id: str
     name: str
-    training_technique: Literal["SFT", "GRPO"]
+    training_technique: TrainingTechnique
     task_type: TaskType
     base_model_option: BaseModelOption
     base_model: str

@@ -7,12 +7,10 @@ wire models line up; `from_values` reads an item back and ignores the table's ke
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any
 
-from relay.protocol.training import BaseModelOption, TaskType
+from relay.protocol.training import BaseModelOption, TaskType, TrainingTechnique
 from relay.services.training.status import PENDING, TrainingStatus, as_status
-
-TrainingTechnique = Literal["SFT", "GRPO"]
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from relay.catalogue import BaseModelSpec, resolve_base_model, validate_training_parameters
 from relay.errors import BadRequestError
-from relay.protocol.training import CreateGRPOTrainingJobRequest, CreateTrainingJobRequest
+from relay.protocol.training import CreateGRPOTrainingJobRequest, CreateTrainingJobRequest, TrainingTechnique
 from relay.services.datasets.models import Dataset
+from relay.services.datasets.validation import DatasetFormat
 from relay.services.training import status as st
 from relay.services.training.models import Checkpoint, StatusChange, TrainingJob
 
@@ -38,7 +39,7 @@ class Resolved:
 
 # Which dataset formats (services/datasets/validation.py) each kind of job can train on.
 # GRPO needs a prompt and an expected answer to score, so chat transcripts do not fit.
-TASK_FORMATS: dict[tuple[str, str], tuple[str, ...]] = {
+TASK_FORMATS: dict[tuple[str, str], tuple[DatasetFormat, ...]] = {
     ("SFT", "text-generation"): ("chat", "prompt_completion"),
     ("GRPO", "text-generation"): ("prompt_completion",),
     ("SFT", "classification"): ("classification",),
@@ -105,7 +106,7 @@ def resolve(
     datasets: DatasetLookup,
     jobs: JobLookup,
 ) -> Resolved:
-    technique: Literal["SFT", "GRPO"] = "GRPO" if isinstance(request, CreateGRPOTrainingJobRequest) else "SFT"
+    technique: TrainingTechnique = "GRPO" if isinstance(request, CreateGRPOTrainingJobRequest) else "SFT"
     source: TrainingJob | None = None
     checkpoint: int | None = None
     if request.base_model_option == "fine-tuned":
