@@ -8,7 +8,7 @@ TRAIN_VENV := .venv-train
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: local test lint typecheck unit functional e2e infra training bench bench-quick build clean
+.PHONY: local python-version test lint typecheck unit functional e2e infra training bench bench-quick build clean
 
 $(BIN)/.installed: requirements-dev.txt constraints-dev.txt layers/relay/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,15 @@ $(TRAIN_VENV)/.installed: training/requirements.txt constraints-train.txt pyproj
 training: $(TRAIN_VENV)/.installed
 	$(TRAIN_VENV)/bin/python -m pytest -m training -q tests/training
 
-local: $(BIN)/.installed $(TRAIN_VENV)/.installed
+# The training environment is not a prerequisite: the first training job builds it
+# (local/training_env.py), so trying the API does not start with a 1.5 GB install.
+local: python-version $(BIN)/.installed
 	$(BIN)/python -m local --host $(HOST) --port $(PORT)
+
+python-version:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "make local needs Python 3.11 or newer: PYTHON=$(PYTHON) is $$($(PYTHON) --version 2>&1)." \
+			"Install one and run e.g. make local PYTHON=python3.12"; exit 1; }
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
+
+from local import training_env
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "relay" / "base-models"
@@ -22,12 +23,12 @@ PREFIX = "base-models/"
 logger = logging.getLogger("relay.local")
 _ready = threading.Event()
 _problem: list[str] = []
+_deferred: list[tuple[Any, str]] = []  # (s3, bucket) while .venv-train is not built yet
+_deferred_lock = threading.Lock()
 
 
 def training_python() -> str:
-    configured = os.environ.get("RELAY_LOCAL_TRAINING_PYTHON")
-    default = REPO / ".venv-train" / "bin" / "python"
-    return configured or (str(default) if default.exists() else sys.executable)
+    return training_env.ensure()  # builds .venv-train on first use
 
 
 def _build(target: Path) -> None:
@@ -64,10 +65,16 @@ def seed_in_background(s3: Any, bucket: str) -> None:
     """Build (first time only) and upload tiny-local without holding up the stack's start."""
     _ready.clear()
     _problem.clear()
+    if not training_env.ready():  # the first training job builds the environment, then seeds
+        _deferred[:] = [(s3, bucket)]
+        return
     threading.Thread(target=_seed, args=(s3, bucket), name="seed-base-models", daemon=True).start()
 
 
 def wait_ready(timeout: float = 600) -> str | None:
     """Block until the seeding finished; the problem, if it failed."""
+    with _deferred_lock:
+        if _deferred:
+            _seed(*_deferred.pop())
     _ready.wait(timeout)
     return _problem[-1] if _problem else None

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tarfile
 import tempfile
 import threading
@@ -23,11 +22,10 @@ from typing import Any
 
 import boto3
 
-from local import base_models
+from local import base_models, training_env
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = REPO / "training" / "train.py"
-TRAINING_PYTHON = REPO / ".venv-train" / "bin" / "python"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # SageMaker allows 120 s after SIGTERM; the local stack needs less to save a tiny model.
 STOP_GRACE_SECONDS = 20
@@ -100,6 +98,9 @@ class JobRunner:
             self._log(
                 f"Relay local training emulator: job {job.name} on {job.request['ResourceConfig']['InstanceType']}"
             )
+            if not training_env.ready():
+                job.move("Starting", message=training_env.BUILD_MESSAGE)
+                self._log(training_env.BUILD_MESSAGE)
             problem = base_models.wait_ready()
             if problem:
                 self._log(f"warning: {problem}")
@@ -165,10 +166,7 @@ class JobRunner:
 
     def _train(self, env: dict[str, str]) -> int:
         limit = float(self.job.request["StoppingCondition"]["MaxRuntimeInSeconds"])
-        python = os.environ.get("RELAY_LOCAL_TRAINING_PYTHON") or str(TRAINING_PYTHON)
-        if not Path(python).exists():
-            python = sys.executable
-            self._log(f"warning: {TRAINING_PYTHON} not found (run `make training`); using {python}")
+        python = base_models.training_python()
         process = subprocess.Popen(
             [python, str(TRAIN_SCRIPT)],
             env=env,
