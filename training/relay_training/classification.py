@@ -54,7 +54,7 @@ def _compute_metrics(regression: bool) -> Any:
     return compute
 
 
-def load_pairs(config: JobConfig, paths: Paths, regression: bool) -> tuple[list[tuple[str, Any]], list[Any]]:
+def load_pairs(paths: Paths, regression: bool) -> tuple[list[tuple[str, Any]], list[Any]]:
     """Training and test pairs, as read from the channels (the pipeline already rebalanced them)."""
     train = data.labelled_examples(data.read_records(paths.train), regression)
     test = data.labelled_examples(data.read_records(paths.test), regression) if paths.test else []
@@ -67,7 +67,7 @@ def run(config: JobConfig, paths: Paths, sink: MetricSink) -> dict[str, Any]:
     problem_type = REGRESSION if regression else SINGLE_LABEL
     precision = runtime.detect_precision()
     tokenizer = runtime.load_tokenizer(config.base_model_path)
-    train_pairs, test_pairs = load_pairs(config, paths, regression)
+    train_pairs, test_pairs = load_pairs(paths, regression)
     labels = [] if regression else data.label_names([label for _, label in train_pairs])
     if not regression and len(labels) < 2:
         raise data.DataError(f"classification needs at least two labels, found {labels}")
