@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from relay.services.deployments.schedules import ScheduleSync
     from relay.services.deployments.service import DeploymentService
     from relay.services.deployments.worker import DeploymentWorker
+    from relay.services.dispatch.dispatcher import Dispatcher
     from relay.services.embeddings import EmbeddingService
     from relay.services.keys.auth import Authenticator
     from relay.services.keys.repository import ApiKeyRepository
@@ -297,6 +298,14 @@ class Services:
         from relay.services.completions import CompletionService
 
         return CompletionService(self.chat)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """One batch line through these same services: the SQS, EventBridge, S3 and invoke workers."""
+        from relay.services.dispatch.dispatcher import Dispatcher
+        from relay.services.dispatch.endpoints import endpoints
+
+        return Dispatcher(endpoints(self))
 
     # --- SageMaker endpoints, embeddings, rerank, classification, invocations, audio ---
 
