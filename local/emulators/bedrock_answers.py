@@ -94,6 +94,17 @@ def _usage(body: dict[str, Any], model_id: str, output_tokens: int) -> dict[str,
     return usage
 
 
+def count_tokens(body: dict[str, Any]) -> int:
+    """CountTokens: the input tokens a Converse request would be billed, caching aside."""
+    blocks: list[dict[str, Any]] = [b for b in body.get("system") or [] if "cachePoint" not in b]
+    blocks += [
+        {"text": json.dumps(t)} for t in (body.get("toolConfig") or {}).get("tools", []) if "toolSpec" in t
+    ]
+    for message in body.get("messages") or []:
+        blocks += message["content"]
+    return sum(_block_tokens(b) for b in blocks)
+
+
 def _sample(schema: dict[str, Any], name: str, *, required_only: bool) -> Any:
     """A value that satisfies `schema`, the same every time."""
     if "enum" in schema:

@@ -29,6 +29,8 @@ The models are deterministic ("tokens" are whitespace-separated words):
   guardrail_intervened and `Sorry, the model cannot answer this question.`
 - usage counts words; text before the last cachePoint is written to the prompt cache
   the first time (cacheWriteInputTokens) and read afterwards (cacheReadInputTokens).
+- CountTokens (`/count-tokens`, Claude models only, as on Bedrock) answers the words of a
+  `converse` input (system, tool specs, messages); other models get ValidationException.
 - Streams: messageStart, per block contentBlockStart (tool use only), one
   contentBlockDelta per word (tool input in two halves, reasoning text then its
   signature), contentBlockStop, then messageStop and metadata (usage, metrics).
@@ -45,7 +47,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from local.emulators import eventstream, faults
-from local.emulators.bedrock_answers import Answer, answer
+from local.emulators.bedrock_answers import Answer, answer, count_tokens
 from local.emulators.bedrock_checks import Invalid, resolve_model, validate
 from local.emulators.server import AbortStream, Request, Response, Router, StreamResponse, aws_error
 
@@ -147,6 +149,27 @@ def converse_stream(request: Request) -> Response | StreamResponse:
     return StreamResponse(_frames(request, result, started), headers={"Content-Type": EVENTSTREAM})
 
 
+def count(request: Request) -> Response:
+    fault = faults.fault_response(request.body, faults.BEDROCK_FAULTS)
+    if fault is not None:
+        return fault
+    try:
+        body = json.loads(request.body or b"{}")
+        model_id, traits = resolve_model(request.params["model_id"])
+        if not model_id.startswith("anthropic."):
+            raise Invalid("The provided model doesn't support counting tokens.")
+        converse_input = body["input"]["converse"]
+        # Generation settings (a thinking budget) do not apply to counting.
+        checked = {k: v for k, v in converse_input.items() if k != "additionalModelRequestFields"}
+        validate(checked, traits, stream=False)
+    except Invalid as exc:
+        return aws_error(400, "ValidationException", str(exc))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return aws_error(400, "ValidationException", f"Malformed input request: {exc!r}")
+    return Response.json({"inputTokens": count_tokens(converse_input)})
+
+
 def register(router: Router) -> None:
+    router.add("POST", "/model/(?P<model_id>.+)/count-tokens", count)
     router.add("POST", "/model/(?P<model_id>.+)/converse", converse)
     router.add("POST", "/model/(?P<model_id>.+)/converse-stream", converse_stream)

@@ -38,6 +38,8 @@ class Family:
     native_params: frozenset[str] = frozenset()
     # Unknown request fields may go to additionalModelRequestFields (the model's own API).
     passthrough: bool = True
+    # Bedrock's CountTokens API serves the family (Claude only, as of 2026).
+    count_tokens: bool = False
 
 
 _CLAUDE = Family(
@@ -47,6 +49,7 @@ _CLAUDE = Family(
     tool_choice=_ALL_CHOICES,
     caching=True,
     top_k_path=("top_k",),
+    count_tokens=True,
 )
 _CLAUDE_THINKING = replace(
     _CLAUDE, name="anthropic.claude-thinking", reasoning="budget", signed_reasoning=True
@@ -99,6 +102,7 @@ PERMISSIVE = Family(
     documents=True,
     tool_choice=_ALL_CHOICES,
     caching=True,
+    count_tokens=True,
 )
 
 
