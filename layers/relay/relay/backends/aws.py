@@ -12,9 +12,16 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ParamValidationError, ReadTimeoutError
+from urllib3.exceptions import ProtocolError
 
-from relay.errors import RelayError, ServiceUnavailableError, UpstreamTimeoutError
+from relay.errors import (
+    BadRequestError,
+    RelayError,
+    ServiceUnavailableError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
 
 _CLIENT_CONFIGS: dict[str, Config] = {
     # Model calls can legitimately run for minutes. No retries here: the caller's SDK
@@ -84,6 +91,13 @@ def transport_error(exc: Exception, service: str, model: str) -> RelayError | No
     anything else; each service's own error table maps the rest."""
     if isinstance(exc, ReadTimeoutError):
         return UpstreamTimeoutError(f"The model {model} did not answer in time")
+    if isinstance(exc, ProtocolError):
+        # urllib3's own error (not botocore's) when a response stream is cut midway.
+        return UpstreamError(f"The connection to {service} broke while {model} was answering")
+    if isinstance(exc, ParamValidationError):
+        # botocore refused the request before sending it (an empty name, a value out of
+        # the API's range): the request's fault, not a reason for the SDK to retry.
+        return BadRequestError(f"{service} refuses the request for {model}: {exc}")
     if isinstance(exc, BotoCoreError):
         return ServiceUnavailableError(f"Could not reach {service} for {model}", retry_after=5)
     return None

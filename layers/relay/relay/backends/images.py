@@ -74,8 +74,9 @@ class ImageFetcher:
     async def _address(self, host: str, port: int, param: str) -> str:
         try:
             addresses = await self._resolver(host, port)
-        except OSError as exc:
-            raise BadRequestError(f"Could not resolve the image host {host}", param=param) from exc
+        except (OSError, UnicodeError) as exc:
+            # The IDNA codec raises UnicodeError for an empty or over-long label (a..b).
+            raise BadRequestError(f"Could not resolve the image host {host[:255]}", param=param) from exc
         if not addresses or not all(is_public(a) for a in addresses):
             raise BadRequestError("Image URLs must point to public internet addresses", param=param)
         return addresses[0]

@@ -9,15 +9,9 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from relay.errors import BadRequestError
+from relay.http.problems import describe
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def _problem(exc: ValidationError) -> BadRequestError:
-    first = exc.errors()[0]
-    param = ".".join(str(p) for p in first.get("loc", ())) or None
-    message = str(first.get("msg", "Invalid value"))
-    return BadRequestError(f"{param}: {message}" if param else message, param=param)
 
 
 async def json_body(request: Request, model: type[ModelT], *, required: bool) -> ModelT:
@@ -40,4 +34,4 @@ async def json_body(request: Request, model: type[ModelT], *, required: bool) ->
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise _problem(exc) from None
+        raise describe(exc.errors(), payload) from None

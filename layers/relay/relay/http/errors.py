@@ -14,6 +14,7 @@ from relay.errors import (
     RelayError,
 )
 from relay.http.envelope import error_response
+from relay.http.problems import describe
 from relay.observability import logger
 
 # FastAPI raises a plain 400 HTTPException for bodies it cannot parse at all (not UTF-8,
@@ -25,33 +26,17 @@ _STATUS_ERRORS: dict[int, type[RelayError]] = {
 }
 
 
-def _param(loc: tuple[object, ...] | list[object]) -> str | None:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header", "form"):
-        parts = parts[1:]
-    return ".".join(parts) or None
-
-
 def validation_error(exc: RequestValidationError) -> BadRequestError:
     errors = exc.errors()
-    if not errors:
-        return BadRequestError("Invalid request")
-    first = errors[0]
+    first = errors[0] if errors else {}
     kind = first.get("type", "")
     if kind == "json_invalid":
         ctx = first.get("ctx") or {}
         detail = ctx.get("error", "") if isinstance(ctx, dict) else ""
         return BadRequestError(f"Malformed JSON body{': ' + str(detail) if detail else ''}")
-    loc = tuple(first.get("loc", ()))
-    param = _param(loc)
-    if loc == ("body",) and kind == "missing":
+    if tuple(first.get("loc", ())) == ("body",) and kind == "missing":
         return BadRequestError("The request needs a JSON body with Content-Type: application/json")
-    message = str(first.get("msg", "Invalid value"))
-    if param:
-        message = f"{param}: {message}"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return BadRequestError(message, param=param)
+    return describe(errors, exc.body)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -79,8 +64,3 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.headers:
             error.headers.update(exc.headers)
         return error_response(request.url.path, error)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unhandled error")
-        return error_response(request.url.path, RelayError("Internal error; see the request id"))

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relay.errors import PayloadTooLargeError
+from relay.errors import PayloadTooLargeError, RelayError
 from relay.http.envelope import error_response
 from relay.observability import logger, metrics, request_id_var
 
@@ -50,12 +50,13 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 0
+        started_response = False
         limit = self.max_body_bytes
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
@@ -80,6 +81,15 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_with_id)
                 return
             await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler: that one sits
+            # outside this middleware (no request id, status logged as 0) and re-raises,
+            # which makes uvicorn drop the keep-alive connection.
+            logger.exception("unhandled error")
+            if started_response:
+                raise  # a body was already under way; only closing the connection is left
+            failed = error_response(scope["path"], RelayError("Internal error; see the request id"))
+            await failed(scope, receive, send_with_id)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             logger.info(

@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from relay.errors import BadRequestError
 
+# Bedrock refuses empty names, ids and stop sequences in its own parameter validation, so
+# they are refused here first, as 400s naming the OpenAI field.
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
 # --- content parts -------------------------------------------------------------------
 
 
@@ -134,11 +138,20 @@ class AssistantMessage(BaseModel):
     reasoning_signature: str | None = None
     thinking_blocks: list[ThinkingBlock] | None = None
 
+    @field_validator("tool_calls")
+    @classmethod
+    def _named_calls(cls, value: list[ToolCall] | None) -> list[ToolCall] | None:
+        # ToolCall is also a response type (a model may answer oddly); a request's must be complete.
+        for call in value or ():
+            if not call.id or not call.function.name:
+                raise ValueError("each tool call needs a non-empty id and function.name")
+        return value
+
 
 class ToolMessage(BaseModel):
     role: Literal["tool"]
     content: Content
-    tool_call_id: str
+    tool_call_id: NonEmptyStr
 
 
 class FunctionMessage(BaseModel):
@@ -156,7 +169,7 @@ Message = Annotated[
 
 
 class FunctionDefinition(BaseModel):
-    name: str
+    name: NonEmptyStr
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
@@ -171,7 +184,7 @@ class Tool(BaseModel):
 
 
 class NamedFunction(BaseModel):
-    name: str
+    name: NonEmptyStr
 
 
 class NamedToolChoice(BaseModel):
@@ -243,7 +256,7 @@ class ChatCompletionRequest(BaseModel):
     response_format: ResponseFormat | None = None
     seed: int | None = None
     service_tier: str | None = None
-    stop: str | list[str] | None = None
+    stop: NonEmptyStr | list[NonEmptyStr] | None = None
     store: bool | None = None
     stream: bool | None = False
     stream_options: StreamOptions | None = None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import ProtocolError
 
 from relay.backends.sagemaker.errors import map_sagemaker_error
 from relay.targets import SageMakerTarget
@@ -43,7 +44,7 @@ class SageMakerRuntime:
         try:
             response = self._client_factory().invoke_endpoint(**kwargs)
             payload = response["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, ProtocolError) as exc:
             raise map_sagemaker_error(exc, target.id) from exc
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         return Invocation(payload, str(response.get("ContentType", JSON)), dict(headers))
@@ -85,7 +86,7 @@ class PartStream:
                             {"Error": {"Code": name, **event[name]}}, "InvokeEndpointWithResponseStream"
                         )
                         raise map_sagemaker_error(error, self._model)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, ProtocolError) as exc:
             raise map_sagemaker_error(exc, self._model) from exc
         finally:
             self.close()

@@ -1,0 +1,183 @@
+"""A client's mistake is a 400 naming the field, never a 5xx the SDK would retry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.functional.sagemaker_models import register_all
+
+pytestmark = pytest.mark.functional
+
+NOVA = "amazon.nova-lite-v1:0"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _models(client: Any, admin_key: str) -> None:
+    register_all(client, {"Authorization": f"Bearer {admin_key}"})
+
+
+def _chat(**fields: Any) -> dict[str, Any]:
+    return {"model": NOVA, "messages": [{"role": "user", "content": "hello"}], **fields}
+
+
+def _tool(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        (_chat(stop=[""]), "stop.0"),
+        (_chat(stop=""), "stop"),
+        (_chat(tools=[_tool("")]), "tools.0.function.name"),
+        (
+            _chat(
+                messages=[
+                    {"role": "user", "content": "weather?"},
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {"id": "call_1", "type": "function", "function": {"name": "w", "arguments": "{}"}}
+                        ],
+                    },
+                    {"role": "tool", "tool_call_id": "", "content": "sunny"},
+                ],
+                tools=[_tool("w")],
+            ),
+            "messages.2.tool_call_id",
+        ),
+    ],
+)
+def test_empty_strings_bedrock_refuses_are_400_naming_the_field(
+    client: TestClient, auth: dict[str, str], body: dict[str, Any], param: str
+) -> None:
+    response = client.post("/v1/chat/completions", json=body, headers=auth)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["param"] == param
+    assert "retry-after" not in response.headers
+
+
+def test_botocore_parameter_validation_is_a_400_not_a_transport_failure() -> None:
+    from botocore.exceptions import ParamValidationError
+
+    from relay.backends.bedrock.errors import map_bedrock_error
+    from relay.backends.sagemaker.errors import map_sagemaker_error
+
+    exc = ParamValidationError(report="Invalid length for parameter toolConfig.tools[0].toolSpec.name")
+    for mapped in (map_bedrock_error(exc, NOVA), map_sagemaker_error(exc, "emu-chat/test")):
+        assert mapped.status == 400
+        assert "toolConfig.tools[0].toolSpec.name" in mapped.message
+        assert not mapped.headers
+
+
+@pytest.mark.parametrize("url", ["http://a..b/x.png", "http://" + "a" * 64 + ".com/x.png"])
+def test_image_url_with_bad_host_label_is_400(client: TestClient, auth: dict[str, str], url: str) -> None:
+    content = [{"type": "text", "text": "what is this"}, {"type": "image_url", "image_url": {"url": url}}]
+    body = _chat(messages=[{"role": "user", "content": content}])
+    response = client.post("/v1/chat/completions", json=body, headers=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "messages[0].content[1]"
+
+
+def test_unexpected_error_is_a_500_with_request_id_and_its_real_status_logged(
+    services: Any, auth: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastapi import APIRouter
+
+    from relay.http.app import create_app
+
+    router = APIRouter()
+
+    @router.get("/v1/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(create_app([router], services), raise_server_exceptions=False) as test_client:
+        with caplog.at_level("INFO", logger="relay"):
+            first = test_client.get("/v1/boom", headers={"x-request-id": "req-boom-1"})
+        second = test_client.get("/v1/boom")
+    assert first.status_code == 500
+    assert first.headers["x-request-id"] == "req-boom-1"
+    assert first.json()["error"]["type"] == "api_error"
+    assert "a bug" not in first.text
+    assert second.status_code == 500 and second.headers["x-request-id"]
+    logged = [
+        r for r in caplog.records if r.getMessage() == "request" and r.__dict__.get("path") == "/v1/boom"
+    ]
+    assert logged and logged[0].__dict__["status"] == 500
+
+
+def test_keep_alive_connection_survives_an_unexpected_error(services: Any, unused_port: int) -> None:
+    import http.client
+    import threading
+    import time
+
+    import uvicorn
+    from fastapi import APIRouter
+
+    from relay.http.app import create_app
+
+    router = APIRouter()
+
+    @router.get("/v1/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    @router.get("/v1/fine")
+    async def fine() -> dict[str, bool]:
+        return {"ok": True}
+
+    config = uvicorn.Config(
+        create_app([router], services), host="127.0.0.1", port=unused_port, log_level="critical"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", unused_port, timeout=10)
+        connection.request("GET", "/v1/boom")
+        failed = connection.getresponse()
+        failed.read()
+        assert failed.status == 500
+        connection.request("GET", "/v1/fine")  # the same socket
+        answered = connection.getresponse()
+        assert answered.status == 200 and json.loads(answered.read()) == {"ok": True}
+        connection.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture()
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_sagemaker_stream_cut_midway_is_an_upstream_error_event(
+    client: TestClient, auth: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    body = {
+        "model": "emu-chat/test",
+        "messages": [{"role": "user", "content": "a b c d e f g [[fault:stream-break]]"}],
+        "stream": True,
+    }
+    with caplog.at_level("ERROR"):
+        response = client.post("/v1/chat/completions", json=body, headers=auth)
+    frames = [line[6:] for line in response.text.split("\n") if line.startswith("data: ")]
+    assert frames[-1] == "[DONE]"
+    error = json.loads(frames[-2])["error"]
+    assert error["code"] == "upstream_error", error
+    assert "emu-chat/test" in error["message"]
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a mapped upstream failure"
