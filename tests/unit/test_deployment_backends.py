@@ -47,6 +47,8 @@ def error(code: str, message: str = "m") -> ClientError:
         ("ValidationException", "DescribeEndpoint", NotFoundError, 404),
         ("ValidationException", "DeleteInferenceComponent", NotFoundError, 404),
         ("ValidationException", "CreateInferenceComponent", BadRequestError, 400),
+        ("ValidationException", "UpdateInferenceComponentRuntimeConfig", ConflictError, 409),
+        ("ValidationException", "ListInferenceComponents", NotFoundError, 404),
         ("ResourceLimitExceeded", "CreateEndpointConfig", QuotaExceededError, 429),
         ("ResourceInUse", "DeleteEndpoint", ConflictError, 409),
         ("InternalFailure", "CreateModel", ServiceUnavailableError, 503),

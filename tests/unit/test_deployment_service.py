@@ -263,9 +263,11 @@ def test_a_failed_component_is_failed_with_its_reason_and_cleaned_up(world: Worl
     assert world.run(f"{made.id}-create-1")["status"] == "Failed"
     failed = world.deployments.get(PROJECT, made.id)
     assert failed is not None and failed.failure_reason == "CUDA out of memory"
-    world.run(f"{made.id}-create-1")  # a retried execution changes nothing
-    assert world.hosting.component(world.names.component(made.id)) is None
+    # the component takes a while to delete: a delete execution finishes the clean-up
+    assert world.run(f"{made.id}-delete-1") == {"done": True, "wait_seconds": 1, "status": "Failed"}
     assert world.hosting.resources() == EMPTY and made.name not in world.registry.entries
+    world.run(f"{made.id}-create-1")  # a retried execution changes nothing
+    assert world.hosting.resources() == EMPTY
 
 
 def test_quota_refusal_fails_naming_the_quota_and_removes_the_model(world: World) -> None:
@@ -281,10 +283,10 @@ def test_timeout_ends_timed_out_and_cleans_up(world: World) -> None:
     world.hosting.settle = 100
     made = world.create(training_job_id="tr-chat", checkpoint=5)
     assert world.run(f"{made.id}-create-1", limit=3)["status"] == "TimedOut"
-    world.hosting.settle = 0
-    world.worker.handle({"step": "poll", "action": "delete", "deployment_id": made.id, "project_id": PROJECT})
-    world.worker.handle({"step": "poll", "action": "delete", "deployment_id": made.id, "project_id": PROJECT})
-    assert world.hosting.resources() == EMPTY
+    # the endpoint never came up: nothing was on it, so it is being deleted with its config
+    assert world.hosting.models == {} and world.hosting.components == {} and world.hosting.configs == {}
+    assert [e.status for e in world.hosting.endpoints.values()] == ["Deleting"]
+    assert f"{made.id}-delete-1" not in world.executions.started
 
 
 def test_delete_while_deploying_cancels_and_the_create_execution_cleans_up(world: World) -> None:
@@ -462,7 +464,9 @@ def test_scheduled_engines_get_their_schedules(world: World) -> None:
             )
         )
     assert caught.value.param == "resource_management_config.management_config.end_time"
-    with pytest.raises(BadRequestError, match="serves text-generation, classification, regression, not embedding"):
+    with pytest.raises(
+        BadRequestError, match="serves text-generation, classification, regression, not embedding"
+    ):
         world.engine_service.create(CreateEngineRequest(base_model="tiny-local", task_type="embedding"))
     with pytest.raises(BadRequestError) as unknown:
         world.engine_service.create(CreateEngineRequest(base_model="gpt-9"))

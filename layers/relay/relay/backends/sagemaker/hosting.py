@@ -5,8 +5,9 @@ instance scaling down to 0 instances); deployments are inference components on t
 never wait: the deployment state machine polls the Describe calls.
 
 Errors are read by code only. SageMaker has no "not found" code for these resources: a
-Describe, Update or Delete of a missing one answers `ValidationException`, so for those
-operations that code means not found, and for a Create it means the request was refused.
+Describe, List or Delete of a missing one answers `ValidationException`, so for those
+operations that code means not found; for an Update (of a resource just described) it means
+its status refuses the change, and for a Create that the request was refused.
 """
 
 from __future__ import annotations
@@ -54,8 +55,11 @@ def map_hosting_error(
     if code in _THROTTLED:
         return RateLimitError(f"SageMaker is throttling {operation}; try again shortly", retry_after=2)
     if code == "ValidationException":
-        if not operation.startswith("Create"):
+        if operation.startswith(("Describe", "Delete", "List")):
             return NotFoundError(f"SageMaker has no {resource}", code="sagemaker_resource_not_found")
+        if operation.startswith("Update"):
+            # Callers describe first, so the resource exists: its status refuses the change.
+            return ConflictError(f"SageMaker refused {operation} {resource} in its current status: {message}")
         return BadRequestError(
             f"SageMaker refused {operation} {resource}: {message}", code="sagemaker_validation"
         )

@@ -192,7 +192,9 @@ class Resources:
         if (
             component is None
             or component.desired_copies == copies
-            or component.status in ("Deleting", "Failed")
+            # Only an InService component takes a new count; while it is Creating or Updating,
+            # the caller's next poll (or the scaler's next run) sets it.
+            or component.status != "InService"
         ):
             return False
         self.sagemaker.set_copies(name, copies)

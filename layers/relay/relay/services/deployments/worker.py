@@ -121,7 +121,10 @@ class DeploymentWorker:
             logger.warning(
                 "deployment ended", extra={"deployment": deployment.id, "status": target, "reason": reason}
             )
-        self.hosting.remove(deployment)
+        if not self.hosting.remove(deployment):
+            # Components take a while to delete and this step is the execution's last: a delete
+            # execution polls until the component, then the model and an idle endpoint, are gone.
+            self.lifecycle.start(deployment, "delete")
         return self._answer(True, deployment.status)
 
 
