@@ -17,9 +17,17 @@ from relay.settings import get_settings
 # routes are buffered behind Mangum (template.yaml routes them to the matching function).
 # Each plane imports only its own routers, so neither pays the other's import time.
 def data_plane_routers() -> tuple[APIRouter, ...]:
-    from relay.http.routes import audio, chat, completions, embeddings, health, tasks
+    from relay.http.routes import audio, chat, completions, embeddings, health, messages, tasks
 
-    return (health.router, chat.router, completions.router, embeddings.router, tasks.router, audio.router)
+    return (
+        health.router,
+        chat.router,
+        completions.router,
+        messages.router,
+        embeddings.router,
+        tasks.router,
+        audio.router,
+    )
 
 
 def control_plane_routers() -> tuple[APIRouter, ...]:

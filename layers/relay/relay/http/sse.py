@@ -88,6 +88,16 @@ class _EventStreamResponse(StreamingResponse):
                 await aclose()
 
 
+def named_event(kind: str, data: Any) -> bytes:
+    """An `event: <kind>` frame, as Anthropic's and OpenAI Responses' streams carry them."""
+    return b"event: " + kind.encode() + b"\n" + sse_event(data)
+
+
+def event_stream_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
+    """A streaming response of frames already encoded (the caller handles errors mid-stream)."""
+    return _EventStreamResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
 def sse_response(first: list[Any], rest: AsyncIterator[Any]) -> StreamingResponse:
     """A streaming response whose first events are already known to have succeeded."""
     return _EventStreamResponse(_frames(first, rest), media_type="text/event-stream", headers=SSE_HEADERS)

@@ -39,7 +39,8 @@ class ChatService:
         """Blocking (may list models or read the registry); call off the event loop."""
         return self._resolver.resolve(model_id, types=CHAT_TYPES, route=ROUTE)
 
-    async def _target(self, model_id: str) -> Target:
+    async def target(self, model_id: str) -> Target:
+        """The resolved target; callers that must know it first (Messages, Responses) pass it back."""
         # A fresh catalogue hit needs no IO, so the hot path skips the thread hop.
         cached = self._resolver.resolve_cached(model_id, types=CHAT_TYPES)
         return cached if cached is not None else await run_in_threadpool(self.resolve, model_id)
@@ -50,15 +51,15 @@ class ChatService:
             raise ModelNotFoundError(f"The model '{target.id}' has no chat backend", param="model")
         return factory()
 
-    async def complete(self, request: ChatCompletionRequest) -> ChatCompletion:
-        target = await self._target(request.model)
+    async def complete(self, request: ChatCompletionRequest, target: Target | None = None) -> ChatCompletion:
+        target = target or await self.target(request.model)
         return await self.backend(target).complete(request, target)
 
     async def stream(
-        self, request: ChatCompletionRequest
+        self, request: ChatCompletionRequest, target: Target | None = None
     ) -> tuple[list[ChatCompletionChunk], AsyncIterator[ChatCompletionChunk]]:
         """The first chunk (pulled now, so its errors get a real status) and the rest."""
-        target = await self._target(request.model)
+        target = target or await self.target(request.model)
         chunks = self.backend(target).stream(request, target)
         try:
             first = await chunks.__anext__()

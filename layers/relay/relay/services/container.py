@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from relay.services.keys.auth import Authenticator
     from relay.services.keys.repository import ApiKeyRepository
     from relay.services.keys.service import ApiKeyService
+    from relay.services.messages import MessagesService
     from relay.services.models import ModelDirectory
     from relay.services.projects.repository import ProjectRepository
     from relay.services.projects.service import ProjectService
@@ -298,6 +299,15 @@ class Services:
         from relay.services.completions import CompletionService
 
         return CompletionService(self.chat)
+
+    @cached_property
+    def messages(self) -> MessagesService:
+        """Anthropic's Messages API on the chat machinery, with Bedrock CountTokens."""
+        from relay.backends.bedrock.tokens import BedrockTokenCounter
+        from relay.services.messages import MessagesService
+
+        counter = BedrockTokenCounter(aws.client("bedrock-runtime"), images=self.image_fetcher)
+        return MessagesService(self.chat, counter)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

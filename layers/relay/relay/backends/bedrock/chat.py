@@ -37,7 +37,7 @@ def new_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def _image_urls(request: ChatCompletionRequest) -> list[tuple[str, str]]:
+def image_urls(request: ChatCompletionRequest) -> list[tuple[str, str]]:
     urls = []
     for i, message in enumerate(request.messages):
         content = getattr(message, "content", None)
@@ -58,7 +58,7 @@ class BedrockChatBackend:
         self, request: ChatCompletionRequest, target: BedrockTarget
     ) -> tuple[Family, dict[str, Any]]:
         family = family_of(target.id)
-        urls = _image_urls(request)
+        urls = image_urls(request)
         images = await self._images.fetch_all(urls) if urls and family.vision else {}
         kwargs = to_converse(request, family, model_id=target.id, images=images, defaults=self._defaults)
         return family, kwargs

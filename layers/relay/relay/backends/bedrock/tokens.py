@@ -1,0 +1,50 @@
+"""Bedrock CountTokens: the input tokens of a chat request, counted by the model's own tokenizer.
+
+The request goes through the same Converse translation as a real call, so the count is
+of exactly what `/v1/chat/completions` or `/v1/messages` would send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from relay.backends.bedrock.chat import image_urls
+from relay.backends.bedrock.errors import map_bedrock_error
+from relay.backends.images import ImageFetcher
+from relay.capabilities.families import family_of
+from relay.errors import BadRequestError
+from relay.protocol.chat import ChatCompletionRequest
+from relay.targets import BedrockTarget
+from relay.translate.bedrock.chat import to_converse
+
+# The parts of Converse input that CountTokens takes; inference settings are not counted.
+_COUNTED = ("messages", "system", "toolConfig", "additionalModelRequestFields")
+
+
+class BedrockTokenCounter:
+    def __init__(self, client: Any, *, images: ImageFetcher) -> None:
+        self._client = client
+        self._images = images
+
+    def _count(self, model_id: str, converse: dict[str, Any]) -> int:
+        try:
+            result = self._client.count_tokens(modelId=model_id, input={"converse": converse})
+        except (ClientError, BotoCoreError) as exc:
+            raise map_bedrock_error(exc, model_id) from exc
+        return int(result["inputTokens"])
+
+    async def count(self, request: ChatCompletionRequest, target: BedrockTarget) -> int:
+        family = family_of(target.id)
+        if not family.count_tokens:
+            raise BadRequestError(f"Bedrock cannot count tokens for the model '{target.id}'", param="model")
+        urls = image_urls(request)
+        images = await self._images.fetch_all(urls) if urls and family.vision else {}
+        kwargs = to_converse(request, family, model_id=target.id, images=images)
+        converse = {key: kwargs[key] for key in _COUNTED if key in kwargs}
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, context.run, self._count, target.id, converse)

@@ -1,0 +1,57 @@
+"""`POST /v1/messages` and `/v1/messages/count_tokens`: Anthropic's Messages API.
+
+Errors use Anthropic's envelope (chosen by path in `relay.http.envelope`). Streams are
+`event: <type>` frames; an error after the first byte is an `error` event, which the
+Anthropic SDK raises, and ends the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from relay.errors import RelayError
+from relay.http.envelope import anthropic_error_body
+from relay.http.routes.chat import json_response
+from relay.http.security import require_key, services_of
+from relay.http.sse import event_stream_response, named_event
+from relay.observability import logger
+from relay.protocol.messages import CountTokensRequest, MessageCreateRequest, StreamEvent
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+async def _frames(first: list[StreamEvent], rest: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
+    try:
+        for event in first:
+            yield named_event(event.type, event)
+        try:
+            async for event in rest:
+                yield named_event(event.type, event)
+        except RelayError as exc:
+            yield named_event("error", anthropic_error_body(exc))
+        except Exception:
+            logger.exception("stream failed after its first byte")
+            yield named_event(
+                "error", anthropic_error_body(RelayError("The stream failed; see the request id"))
+            )
+    finally:
+        aclose = getattr(rest, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+@router.post("/v1/messages")
+async def create_message(body: MessageCreateRequest, request: Request) -> Response:
+    messages = services_of(request).messages
+    if body.stream:
+        first, rest = await messages.stream(body)
+        return event_stream_response(_frames(first, rest))
+    return json_response(await messages.create(body))
+
+
+@router.post("/v1/messages/count_tokens")
+async def count_tokens(body: CountTokensRequest, request: Request) -> Response:
+    return json_response(await services_of(request).messages.count_tokens(body))

@@ -1,0 +1,274 @@
+"""Anthropic Messages API (`/v1/messages`): request, response and stream event models.
+
+Fields follow Anthropic's order. Requests accept unknown top-level fields (the SDK's
+`extra_body`); the translator refuses the ones no backend can honour with a 400 naming
+them. Content blocks are a discriminated union on `type`, as Anthropic's SDK types are.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from relay.protocol.chat import CacheControl
+
+# --- content blocks ------------------------------------------------------------------
+
+
+class Base64Source(BaseModel):
+    type: Literal["base64"]
+    media_type: str
+    data: str
+
+
+class URLSource(BaseModel):
+    type: Literal["url"]
+    url: str
+
+
+class PlainTextSource(BaseModel):
+    type: Literal["text"]
+    media_type: str = "text/plain"
+    data: str
+
+
+class TextBlockParam(BaseModel):
+    model_config = ConfigDict(extra="allow")  # `citations` on answers echoed back
+
+    type: Literal["text"]
+    text: str
+    cache_control: CacheControl | None = None
+
+
+class ImageBlockParam(BaseModel):
+    type: Literal["image"]
+    source: Annotated[Base64Source | URLSource, Field(discriminator="type")]
+    cache_control: CacheControl | None = None
+
+
+class DocumentBlockParam(BaseModel):
+    type: Literal["document"]
+    source: Annotated[Base64Source | URLSource | PlainTextSource, Field(discriminator="type")]
+    title: str | None = None
+    context: str | None = None
+    citations: dict[str, Any] | None = None
+    cache_control: CacheControl | None = None
+
+
+class ToolUseBlockParam(BaseModel):
+    type: Literal["tool_use"]
+    id: str
+    name: str
+    input: dict[str, Any]
+    cache_control: CacheControl | None = None
+
+
+ToolResultContent = Annotated[TextBlockParam | ImageBlockParam, Field(discriminator="type")]
+
+
+class ToolResultBlockParam(BaseModel):
+    type: Literal["tool_result"]
+    tool_use_id: str
+    content: str | list[ToolResultContent] | None = None
+    is_error: bool | None = None
+    cache_control: CacheControl | None = None
+
+
+class ThinkingBlockParam(BaseModel):
+    type: Literal["thinking"]
+    thinking: str
+    signature: str
+
+
+class RedactedThinkingBlockParam(BaseModel):
+    type: Literal["redacted_thinking"]
+    data: str
+
+
+ContentBlockParam = Annotated[
+    TextBlockParam
+    | ImageBlockParam
+    | DocumentBlockParam
+    | ToolUseBlockParam
+    | ToolResultBlockParam
+    | ThinkingBlockParam
+    | RedactedThinkingBlockParam,
+    Field(discriminator="type"),
+]
+
+
+class MessageParam(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str | list[ContentBlockParam]
+
+
+# --- tools, choices, thinking --------------------------------------------------------
+
+
+class ToolParam(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str | None = None
+    input_schema: dict[str, Any] | None = None  # required for custom tools (checked on translation)
+    type: str | None = None  # "custom", or a server tool such as "web_search_20250305"
+    cache_control: CacheControl | None = None
+
+
+class ToolChoiceParam(BaseModel):
+    type: Literal["auto", "any", "tool", "none"]
+    name: str | None = None
+    disable_parallel_tool_use: bool | None = None
+
+
+class ThinkingEnabled(BaseModel):
+    type: Literal["enabled"]
+    budget_tokens: int = Field(ge=1024)
+
+
+class ThinkingDisabled(BaseModel):
+    type: Literal["disabled"]
+
+
+class MessageMetadata(BaseModel):
+    user_id: str | None = None
+
+
+class MessageCreateRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: list[MessageParam] = Field(min_length=1)
+    max_tokens: int = Field(ge=1)
+    metadata: MessageMetadata | None = None
+    stop_sequences: list[str] | None = None
+    stream: bool | None = False
+    system: str | list[TextBlockParam] | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+    thinking: Annotated[ThinkingEnabled | ThinkingDisabled, Field(discriminator="type")] | None = None
+    tool_choice: ToolChoiceParam | None = None
+    tools: list[ToolParam] | None = None
+    top_k: int | None = Field(default=None, ge=1)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class CountTokensRequest(BaseModel):
+    """`/v1/messages/count_tokens`: a message request without the generation settings."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: list[MessageParam] = Field(min_length=1)
+    system: str | list[TextBlockParam] | None = None
+    thinking: Annotated[ThinkingEnabled | ThinkingDisabled, Field(discriminator="type")] | None = None
+    tool_choice: ToolChoiceParam | None = None
+    tools: list[ToolParam] | None = None
+
+
+class CountTokensResponse(BaseModel):
+    input_tokens: int
+
+
+# --- responses -----------------------------------------------------------------------
+
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal"]
+
+
+class TextBlock(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ToolUseBlock(BaseModel):
+    type: Literal["tool_use"] = "tool_use"
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+class ThinkingBlock(BaseModel):
+    type: Literal["thinking"] = "thinking"
+    thinking: str
+    signature: str
+
+
+class RedactedThinkingBlock(BaseModel):
+    type: Literal["redacted_thinking"] = "redacted_thinking"
+    data: str
+
+
+ContentBlock = TextBlock | ToolUseBlock | ThinkingBlock | RedactedThinkingBlock
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+
+
+class Message(BaseModel):
+    id: str
+    type: Literal["message"] = "message"
+    role: Literal["assistant"] = "assistant"
+    content: list[ContentBlock]
+    model: str
+    stop_reason: StopReason | None = None
+    stop_sequence: str | None = None
+    usage: Usage
+
+
+# --- stream events (each is written as `event: <type>` + `data: <json>`) -------------
+
+
+class MessageStartEvent(BaseModel):
+    type: Literal["message_start"] = "message_start"
+    message: Message
+
+
+class ContentBlockStartEvent(BaseModel):
+    type: Literal["content_block_start"] = "content_block_start"
+    index: int
+    content_block: dict[str, Any]
+
+
+class ContentBlockDeltaEvent(BaseModel):
+    type: Literal["content_block_delta"] = "content_block_delta"
+    index: int
+    delta: dict[str, Any]
+
+
+class ContentBlockStopEvent(BaseModel):
+    type: Literal["content_block_stop"] = "content_block_stop"
+    index: int
+
+
+class MessageDelta(BaseModel):
+    stop_reason: StopReason | None = None
+    stop_sequence: str | None = None
+
+
+class MessageDeltaEvent(BaseModel):
+    type: Literal["message_delta"] = "message_delta"
+    delta: MessageDelta
+    usage: Usage
+
+
+class MessageStopEvent(BaseModel):
+    type: Literal["message_stop"] = "message_stop"
+
+
+class PingEvent(BaseModel):
+    type: Literal["ping"] = "ping"
+
+
+StreamEvent = (
+    MessageStartEvent
+    | ContentBlockStartEvent
+    | ContentBlockDeltaEvent
+    | ContentBlockStopEvent
+    | MessageDeltaEvent
+    | MessageStopEvent
+    | PingEvent
+)
