@@ -12,8 +12,8 @@ component; an inference-component endpoint without it, an unknown component, or 
 is relayed one PayloadPart per chunk the container writes. Each such invocation is counted in
 CloudWatch (`serving/metrics.py`).
 
-The canned flavours' streams carry the container's bytes in PayloadPart events (the raw bytes are the event
-payload, as botocore's model declares `Bytes` an event payload blob), cut at
+The canned flavours' streams carry the container's bytes in PayloadPart events (the raw bytes
+are the event payload, as botocore's model declares `Bytes` an event payload blob), cut at
 deterministic but irregular sizes so one part may hold half an SSE event, half a UTF-8
 character, or several events.
 """
@@ -202,7 +202,10 @@ class HostedRuntime:
         route = self._route(request)
         if not isinstance(route, Route):
             return route or invoke(request)
-        reply = self._forward(route, request)
+        try:
+            reply = self._forward(route, request)
+        except OSError:
+            return _model_error(500, "the model container is not answering", request.params["endpoint"])
         body = b"".join(reply.chunks)
         if reply.status >= 400:
             return _model_error(reply.status, body.decode(errors="replace"), request.params["endpoint"])
@@ -212,7 +215,10 @@ class HostedRuntime:
         route = self._route(request)
         if not isinstance(route, Route):
             return route or invoke_stream(request)
-        reply = self._forward(route, request)
+        try:
+            reply = self._forward(route, request)
+        except OSError:
+            return _model_error(500, "the model container is not answering", request.params["endpoint"])
         if reply.status >= 400:
             message = b"".join(reply.chunks).decode(errors="replace")
             return _model_error(reply.status, message, request.params["endpoint"])

@@ -17,7 +17,8 @@ from local.tiny_model import SPECIAL_TOKENS, VOCABULARY
 
 pytestmark = pytest.mark.functional
 
-TRAINING_PYTHON = Path(__file__).resolve().parents[2] / ".venv-train" / "bin" / "python"
+REPO = Path(__file__).resolve().parents[2]
+TRAINING_PYTHON = REPO / ".venv-train" / "bin" / "python"
 LMI_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15.0.0-cu128"
 ROLE = "arn:aws:iam::123456789012:role/relay-local-hosting"
 CHECKPOINT = "tests/hosting/chat-checkpoint/"
@@ -108,6 +109,19 @@ def component(sagemaker: Any, checkpoint: str) -> Iterator[str]:
     assert described["InferenceComponentStatus"] == "Creating"
     assert described["RuntimeConfig"] == {"DesiredCopyCount": 1, "CurrentCopyCount": 0}
     yield "hosting-chat-ic"
+
+
+def test_every_pinned_serving_image_is_served_for_its_task_type() -> None:
+    """The catalogue's pinned hosting images are the ones the stand-in recognises (by ECR repository)."""
+    from local.emulators.serving import images
+
+    catalogue = REPO / "layers" / "relay" / "relay" / "catalogue" / "base_models.json"
+    pinned = json.loads(catalogue.read_text(encoding="utf-8"))["serving_images"]
+    for family, by_task in pinned.items():
+        for task, image in by_task.items() if isinstance(by_task, dict) else ():
+            kind = images.kind_of(image.format(region="us-east-1"))
+            assert kind is not None and task in images.TASKS_BY_KIND[kind], (family, task, image)
+    assert images.kind_of("123456789012.dkr.ecr.us-east-1.amazonaws.com/relay-emulated:latest") is None
 
 
 def describe(sagemaker: Any, name: str) -> Any:
