@@ -306,6 +306,27 @@ def test_update_copies_and_listing_filters(sagemaker: Any, component: str) -> No
     assert len(rest["Endpoints"]) == 4 and "NextToken" not in rest
 
 
+def test_relays_chat_routes_reach_the_component(client: Any, auth: dict[str, str], component: str) -> None:
+    body = {"id": "hosted-chat", "endpoint_name": "hosting-chat", "flavour": "openai"}
+    body |= {"inference_component": component, "overwrite": True}
+    assert client.post("/v1/admin/models", json=body, headers=auth).status_code == 201, "registered"
+    chat = {"model": "hosted-chat", **SAMPLED}
+    plain = client.post("/v1/chat/completions", json=chat, headers=auth)
+    assert plain.status_code == 200, plain.text
+    text = plain.json()["choices"][0]["message"]["content"]
+    assert text and set(text.split()) <= WORDS
+    with client.stream(
+        "POST", "/v1/chat/completions", json={**chat, "stream": True}, headers=auth
+    ) as streamed:
+        lines = [line.removeprefix("data: ") for line in streamed.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    pieces = [
+        json.loads(x)["choices"][0]["delta"].get("content") for x in lines[:-1] if json.loads(x)["choices"]
+    ]
+    assert len([p for p in pieces if p]) >= 2 and "".join(p for p in pieces if p) == text
+    client.delete("/v1/admin/models/hosted-chat/dev", headers=auth)
+
+
 def test_control_errors_are_awss(sagemaker: Any, component: str) -> None:
     cases = [
         (
