@@ -1,4 +1,6 @@
-"""The `relay` console script, run as a user runs it, against the app served on loopback on the local stack."""
+"""The `relay` console script, run as a user runs it, against the app served on loopback on the local stack:
+status from the state file, keys, projects, direct and presigned uploads, a training job watched to
+Success, its loss PNG, a deployment of its checkpoint, chat."""
 
 from __future__ import annotations
 
@@ -133,7 +135,24 @@ def test_projects_datasets_training_plot(cli_env: dict[str, str], tmp_path: Path
         image.verify()
         assert image.format == "PNG"
 
+    # The checkpoint served for real on CPU behind the sagemaker-runtime stand-in, called by its name.
+    deployed = as_json(cli_env, "deploy", project["id"], job["id"], "--name", "cli-e2e-bot", "--wait")
+    assert (
+        deployed["status"] == "Deployed" and deployed["checkpoint"] == result["checkpoints"][-1]["checkpoint"]
+    )
+    rows = [d for d in as_json(cli_env, "status")["deployments"] if d["id"] == deployed["id"]]
+    assert rows and rows[0]["status"] == "Deployed" and rows[0]["instance_type"]
+    reply = as_json(cli_env, "chat", "cli-e2e-bot", "-m", "capital of france", "--max-tokens", "4")
+    assert reply["content"] and reply["usage"]["completion_tokens"] >= 1
+    assert [d["id"] for d in as_json(cli_env, "deployments", "list", project["id"])] == [deployed["id"]]
+    assert as_json(cli_env, "deployments", "delete", project["id"], deployed["id"])["deleted"] is True
+
+
+def test_project_delete(cli_env: dict[str, str]) -> None:
+    project = as_json(cli_env, "projects", "create", "--name", "cli-e2e-empty")
     assert as_json(cli_env, "projects", "delete", project["id"]) == {"id": project["id"], "deleted": True}
+    gone = relay(cli_env, "projects", "show", project["id"], check=False)
+    assert gone.returncode == 1 and "HTTP 404, object_not_found" in gone.stderr
 
 
 def test_chat_one_message(cli_env: dict[str, str]) -> None:

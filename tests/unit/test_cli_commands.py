@@ -440,9 +440,13 @@ def status_api(deployments: bool) -> FakeApi:
                 "id": "dp-1",
                 "name": "caps",
                 "status": "Deployed",
-                "instance_type": "ml.g5.xlarge",
-                "copies": 1,
+                "base_model": "tiny-local",
+                "engine_id": "engine-1",
             },
+        )
+        routes["GET /v1/engines/engine-1"] = (
+            200,
+            {"id": "engine-1", "instance_type": "ml.g5.xlarge", "last_access_timestamp": 1_700_000_000},
         )
     return FakeApi(routes)
 
@@ -453,7 +457,9 @@ def test_status_json_counts_models_by_source(capsys: pytest.CaptureFixture[str])
     assert code == 0 and report["base_url"] == BASE and report["api_key_location"] == "OPENAI_API_KEY"
     assert report["models"] == {"bedrock": 2, "sagemaker": 1, "fine_tuning_base_models": 1}
     assert [m["id"] for m in report["registered_models"]] == ["qwen-chat/dev"]
-    assert report["deployments"][0]["instance_type"] == "ml.g5.xlarge"
+    (deployment,) = report["deployments"]
+    assert (deployment["instance_type"], deployment["last_accessed_at"]) == ("ml.g5.xlarge", 1_700_000_000)
+    assert deployment["copies"] is None  # not reported by this server, so not made up
     assert [j["id"] for j in report["training_jobs"]] == ["tr-1"]  # finished jobs are not "running"
 
 

@@ -29,16 +29,26 @@ def _optional(api: Api, path: str) -> Any:
         raise
 
 
-def _deployment_row(api: Api, project: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+def _deployment_row(
+    api: Api, project: dict[str, Any], summary: dict[str, Any], engines: dict[str, Any]
+) -> dict[str, Any]:
+    """A deployment with what its engine knows: the instance type and the last invocation."""
     detail = _optional(api, f"/projects/{project['id']}/deployments/{summary['id']}") or summary
+    engine_id = detail.get("engine_id")
+    if engine_id and engine_id not in engines:
+        engines[engine_id] = _optional(api, f"/engines/{engine_id}") or {}
+    engine = engines.get(engine_id, {}) if engine_id else {}
     return {
         "project": project["id"],
         "id": summary["id"],
         "name": detail.get("name"),
         "status": detail.get("status"),
-        "instance_type": detail.get("instance_type"),
+        "base_model": detail.get("base_model"),
+        "engine_id": engine_id,
+        "instance_type": detail.get("instance_type") or engine.get("instance_type"),
+        # Copies are shown only where the server reports them per deployment.
         "copies": detail.get("copies", detail.get("copy_count")),
-        "last_accessed_at": detail.get("last_accessed_at", detail.get("last_invoked_at")),
+        "last_accessed_at": detail.get("last_access_timestamp") or engine.get("last_access_timestamp"),
     }
 
 
@@ -46,6 +56,7 @@ def collect(api: Api) -> dict[str, Any]:
     models = api.get("/models")["data"]
     registered = _optional(api, "/admin/models")
     deployments: list[dict[str, Any]] | None = []
+    engines: dict[str, Any] = {}
     training: list[dict[str, Any]] = []
     for project in api.get("/projects"):
         for job in api.get(f"/projects/{project['id']}/training-jobs"):
@@ -56,7 +67,7 @@ def collect(api: Api) -> dict[str, Any]:
             if listed is None:
                 deployments = None  # this server has no deployment routes
             else:
-                deployments += [_deployment_row(api, project, d) for d in listed]
+                deployments += [_deployment_row(api, project, d, engines) for d in listed]
     owners = [m.get("owned_by") for m in models]
     return {
         "models": {
@@ -98,18 +109,21 @@ def _render(report: dict[str, Any]) -> None:
     if deployments is None:
         console.print("[dim]Deployments: this server has no deployment routes.[/]")
     elif deployments:
+        copies = any(d["copies"] is not None for d in deployments)
         rows = [
             (
                 d["project"],
                 d["name"],
                 d["status"],
+                d["base_model"],
                 d["instance_type"],
-                d["copies"],
+                *((d["copies"],) if copies else ()),
                 ago(d["last_accessed_at"]),
             )
             for d in deployments
         ]
-        columns = ("project", "name", "status", "instance type", "copies", "last access")
+        columns: tuple[str, ...] = ("project", "name", "status", "base model", "instance type")
+        columns += (("copies",) if copies else ()) + ("last access",)
         console.print(table("Deployments", columns, rows))
     else:
         console.print("[dim]Deployments: none.[/]")
