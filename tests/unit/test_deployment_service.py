@@ -418,6 +418,7 @@ def test_engine_operations(world: World) -> None:
         world.engine_service.undeploy(engine_id, "nope")
     world.engine_service.undeploy(engine_id, "clf")
     assert world.status(made.id) == "Terminated"
+    world.run(f"{made.id}-delete-1")
     world.engine_service.delete(engine_id)
     with pytest.raises(NotFoundError):
         world.engine_service.get(engine_id)
@@ -471,3 +472,17 @@ def test_scheduled_engines_get_their_schedules(world: World) -> None:
     with pytest.raises(BadRequestError) as unknown:
         world.engine_service.create(CreateEngineRequest(base_model="gpt-9"))
     assert unknown.value.param == "base_model"
+
+
+def test_engine_teardown_waits_for_its_components(world: World) -> None:
+    made = world.create(training_job_id="tr-chat", checkpoint=5)
+    world.run(f"{made.id}-create-1")
+    world.service.delete(PROJECT, made.id)
+    world.hosting.settle = 3  # the component is still deleting when the engine goes
+    world.engine_service.delete(made.engine_id)
+    assert world.worker.handle(world.invokes.submitted[-1]) == {"deleted": False}
+    assert world.hosting.endpoints and made.engine_id in world.engines.items
+    for _ in range(6):
+        world.worker.handle({"action": "scale"})
+    assert made.engine_id not in world.engines.items
+    assert world.hosting.resources() == EMPTY

@@ -226,15 +226,25 @@ class Resources:
         self.sagemaker.delete_endpoint_config(self.names.endpoint_config(ended.engine_id))
 
     def delete_engine(self, engine_id: str) -> dict[str, object]:
-        """Remove every component, model, the endpoint and its config, then the engine record."""
+        """Remove every component and model, then the endpoint and its config, then the record.
+
+        Components take minutes to delete and an endpoint is deleted only once none is left on
+        it (so a refused DeleteEndpoint never passes for "already gone"); until then the engine
+        stays `deleting` and the scaler's next run calls this again.
+        """
         engine = self.engines.get(engine_id)
         if engine is None:
-            return {"deleted": False}
+            return {"deleted": True}
         endpoint = self.names.endpoint(engine_id)
-        for name in self.sagemaker.components_on(endpoint):
-            self.sagemaker.delete_component(name)
+        remaining = self.sagemaker.components_on(endpoint)
+        for name in remaining:
+            component = self.sagemaker.component(name)
+            if component is not None and component.status != "Deleting":
+                self.sagemaker.delete_component(name)
         for deployment in self.deployments.on_engine(engine_id):
             self.sagemaker.delete_model(self.names.model(deployment.id))
+        if remaining:
+            return {"deleted": False}
         self.sagemaker.delete_endpoint(endpoint)
         self.sagemaker.delete_endpoint_config(self.names.endpoint_config(engine_id))
         self.engines.remove(engine_id)

@@ -2,7 +2,8 @@
 
 An adapter's traffic keeps its base component up: adapters run in the base's copies, so the
 base is idle only when it and every adapter on it are. Deactivated components that still
-have copies (an engine deactivate whose invoke was lost) are set to 0 on every run.
+have copies (an engine deactivate whose invoke was lost) are set to 0 on every run, and engines
+being deleted are torn down once their components are gone.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class Scaler:
         now = int(self._clock())
         deactivated: list[str] = []
         for engine in self.engines.list():
-            if engine.state != "active":
+            if engine.state == "deleting":
+                self.resources.delete_engine(engine.id)  # finish a teardown that waited on components
                 continue
             on_engine = self.lifecycle.deployments.on_engine(engine.id)
             for deployment in on_engine:
