@@ -201,6 +201,7 @@ def test_a_second_deployment_shares_the_engine(world: World) -> None:
         ({"training_job_id": "tr-chat", "checkpoint": 6}, BadRequestError, "checkpoint"),
         ({"training_job_id": "tr-cls", "checkpoint": 0}, BadRequestError, "checkpoint"),
         ({"training_job_id": "tr-chat", "checkpoint": 5, "name": "admin-model"}, ConflictError, None),
+        ({"training_job_id": "tr-chat", "checkpoint": 5, "name": "tiny-local"}, ConflictError, None),
         (
             {
                 "training_job_id": "tr-chat",

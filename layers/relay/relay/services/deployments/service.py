@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from relay.catalogue import base_model
 from relay.errors import BadRequestError, ConflictError, NotFoundError, RelayError
 from relay.observability import logger
 from relay.protocol.deployments import CreateDeploymentRequest, DeployOnEngineRequest
@@ -172,6 +173,9 @@ class DeploymentService:
         schedule: Schedule | None,
     ) -> Deployment:
         self.lifecycle.require_executions()
+        if name is not None and base_model(name) is not None:
+            # A base model's name already means "this model, to fine-tune" in /v1/models.
+            raise ConflictError(f"'{name}' is a base model's name; choose another deployment name")
         if schedule is not None and self.schedules is None:
             raise BadRequestError("Schedules are not configured on this stack", param="schedule")
         now = self.lifecycle.now()
