@@ -97,15 +97,17 @@ async def upload_dataset(
         await upload.close()
     dataset = await run_in_threadpool(
         lambda: services_of(request).dataset_uploads.upload(
-            project_id, filename=upload.filename, content=content, name=name, by=principal.key_id
+            project_id, principal, filename=upload.filename, content=content, name=name
         )
     )
     return dataset_detail(dataset)
 
 
 @router.get(_BASE, response_model=list[DatasetSummary])
-async def list_datasets(project_id: str, request: Request) -> list[DatasetSummary]:
-    datasets = await run_in_threadpool(services_of(request).datasets.list, project_id)
+async def list_datasets(
+    project_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> list[DatasetSummary]:
+    datasets = await run_in_threadpool(services_of(request).datasets.list, project_id, principal)
     return [dataset_summary(d) for d in datasets]
 
 
@@ -117,11 +119,11 @@ async def start_upload(
     dataset, post = await run_in_threadpool(
         lambda: services_of(request).dataset_uploads.start_upload(
             project_id,
+            principal,
             name=body.name,
             filename=body.filename,
             size=body.size,
             sha256=body.sha256,
-            by=principal.key_id,
         )
     )
     return UploadResponse(
@@ -141,23 +143,33 @@ async def start_upload(
     responses={202: {"model": DatasetDetail, "description": "Handed to the worker: poll GET"}},
 )
 async def complete_upload(
-    project_id: str, dataset_id: str, request: Request, response: Response
+    project_id: str,
+    dataset_id: str,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(require_key),
 ) -> DatasetDetail:
     services = services_of(request)
-    dataset = await run_in_threadpool(services.dataset_uploads.complete_upload, project_id, dataset_id)
+    dataset = await run_in_threadpool(
+        services.dataset_uploads.complete_upload, project_id, dataset_id, principal
+    )
     if dataset.state == "verifying":
         response.status_code = 202
     return dataset_detail(dataset, await run_in_threadpool(services.datasets.download_url, dataset))
 
 
 @router.get(f"{_BASE}/{{dataset_id}}", response_model=DatasetDetail, response_model_exclude_none=True)
-async def get_dataset(project_id: str, dataset_id: str, request: Request) -> DatasetDetail:
+async def get_dataset(
+    project_id: str, dataset_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> DatasetDetail:
     service = services_of(request).datasets
-    dataset = await run_in_threadpool(service.get, project_id, dataset_id)
+    dataset = await run_in_threadpool(service.get, project_id, dataset_id, principal)
     return dataset_detail(dataset, await run_in_threadpool(service.download_url, dataset))
 
 
 @router.delete(f"{_BASE}/{{dataset_id}}", status_code=204)
-async def delete_dataset(project_id: str, dataset_id: str, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).datasets.delete, project_id, dataset_id)
+async def delete_dataset(
+    project_id: str, dataset_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).datasets.delete, project_id, dataset_id, principal)
     return Response(status_code=204)

@@ -97,7 +97,7 @@ async def create_training_job(
     idempotency_key: str | None = IdempotencyKey,
 ) -> TrainingJobSummary:
     service = services_of(request).training
-    job = await run_in_threadpool(service.create, project_id, body, principal.key_id, idempotency_key)
+    job = await run_in_threadpool(service.create, project_id, body, principal, idempotency_key)
     return job_summary(job)
 
 
@@ -110,37 +110,47 @@ async def create_grpo_training_job(
     idempotency_key: str | None = IdempotencyKey,
 ) -> TrainingJobSummary:
     service = services_of(request).training
-    job = await run_in_threadpool(service.create, project_id, body, principal.key_id, idempotency_key)
+    job = await run_in_threadpool(service.create, project_id, body, principal, idempotency_key)
     return job_summary(job)
 
 
 @router.get("", response_model=list[TrainingJobSummary])
-async def list_training_jobs(project_id: str, request: Request) -> list[TrainingJobSummary]:
-    jobs = await run_in_threadpool(services_of(request).training.list, project_id)
+async def list_training_jobs(
+    project_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> list[TrainingJobSummary]:
+    jobs = await run_in_threadpool(services_of(request).training.list, project_id, principal)
     return [job_summary(job) for job in jobs]
 
 
 @router.get("/{training_job_id}", response_model=TrainingJobDetail)
-async def get_training_job(project_id: str, training_job_id: str, request: Request) -> TrainingJobDetail:
-    view = await run_in_threadpool(services_of(request).training.get, project_id, training_job_id)
+async def get_training_job(
+    project_id: str, training_job_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> TrainingJobDetail:
+    view = await run_in_threadpool(services_of(request).training.get, project_id, training_job_id, principal)
     return job_detail(view)
 
 
 @router.delete("/{training_job_id}", status_code=204)
-async def delete_training_job(project_id: str, training_job_id: str, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).training.delete, project_id, training_job_id)
+async def delete_training_job(
+    project_id: str, training_job_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).training.delete, project_id, training_job_id, principal)
     return Response(status_code=204)
 
 
 @router.post("/{training_job_id}/cancel", status_code=204)
-async def cancel_training_job(project_id: str, training_job_id: str, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).training.cancel, project_id, training_job_id)
+async def cancel_training_job(
+    project_id: str, training_job_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).training.cancel, project_id, training_job_id, principal)
     return Response(status_code=204)
 
 
 @router.get("/{training_job_id}/checkpoints", response_model=list[TrainingJobCheckpoint])
 async def list_checkpoints(
-    project_id: str, training_job_id: str, request: Request
+    project_id: str, training_job_id: str, request: Request, principal: Principal = Depends(require_key)
 ) -> list[TrainingJobCheckpoint]:
-    found = await run_in_threadpool(services_of(request).training.checkpoints, project_id, training_job_id)
+    found = await run_in_threadpool(
+        services_of(request).training.checkpoints, project_id, training_job_id, principal
+    )
     return [checkpoint_view(c) for c in found]

@@ -15,6 +15,7 @@ from relay.backends.s3 import ObjectStore
 from relay.errors import ConflictError
 from relay.services.datasets.models import Dataset
 from relay.services.datasets.repository import DatasetRepository, dataset_not_found
+from relay.services.keys.models import Principal
 from relay.services.layout import DATASET_PREFIX, is_id, project_prefix
 from relay.services.projects.service import ProjectService
 from relay.services.training.models import TrainingJob
@@ -45,15 +46,15 @@ class DatasetService:
         self._settings = settings
         self._clock = clock
 
-    def get(self, project_id: str, dataset_id: str) -> Dataset:
-        self._projects.require(project_id)
+    def get(self, project_id: str, dataset_id: str, principal: Principal) -> Dataset:
+        self._projects.get_owned(project_id, principal)
         found = self._datasets.get(project_id, dataset_id) if is_id(dataset_id, DATASET_PREFIX) else None
         if found is None:
             raise dataset_not_found(dataset_id)
         return found
 
-    def list(self, project_id: str) -> list[Dataset]:
-        self._projects.require(project_id)
+    def list(self, project_id: str, principal: Principal) -> list[Dataset]:
+        self._projects.get_owned(project_id, principal)
         return self._datasets.list(project_id)
 
     def download_url(self, dataset: Dataset) -> str | None:
@@ -62,9 +63,9 @@ class DatasetService:
         ttl = int(self._settings.download_url_ttl)
         return self._objects.presign_get(dataset.object_key, ttl=ttl, filename=dataset.filename)
 
-    def delete(self, project_id: str, dataset_id: str) -> None:
+    def delete(self, project_id: str, dataset_id: str, principal: Principal) -> None:
         """Remove the dataset and its object; 409 while a non-terminal training job uses it."""
-        self.get(project_id, dataset_id)
+        self.get(project_id, dataset_id, principal)
         before = self._datasets.begin_delete(project_id, dataset_id, int(self._clock()))
         users = [
             job.id

@@ -19,6 +19,7 @@ from relay.services.datasets.repository import DatasetRepository
 from relay.services.datasets.service import DatasetService
 from relay.services.datasets.validation import validate_dataset
 from relay.services.datasets.verification import DatasetRejectedError, DatasetVerifier
+from relay.services.keys.models import Principal
 from relay.services.layout import DATASET_PREFIX, dataset_object_key, new_id
 from relay.services.projects.service import ProjectService, clean_name
 from relay.settings import Settings
@@ -65,10 +66,16 @@ class DatasetUploads:
         )
 
     def upload(
-        self, project_id: str, *, filename: str | None, content: bytes, name: str | None, by: str
+        self,
+        project_id: str,
+        principal: Principal,
+        *,
+        filename: str | None,
+        content: bytes,
+        name: str | None,
     ) -> Dataset:
         """Validate and store a file sent through the API (multipart)."""
-        self._projects.require(project_id)
+        self._projects.get_owned(project_id, principal)
         if len(content) > self._settings.dataset_inline_max_bytes:
             raise self.too_large(len(content))
         safe = safe_filename(filename)
@@ -86,7 +93,7 @@ class DatasetUploads:
             object_key=key,
             created_at=now,
             updated_at=now,
-            upload_by=by,
+            upload_by=principal.key_id,
             state=st.UPLOADED,
             sha256=report.sha256,
             size=report.size,
@@ -103,10 +110,17 @@ class DatasetUploads:
         return dataset
 
     def start_upload(
-        self, project_id: str, *, name: str | None, filename: str | None, size: int, sha256: str, by: str
+        self,
+        project_id: str,
+        principal: Principal,
+        *,
+        name: str | None,
+        filename: str | None,
+        size: int,
+        sha256: str,
     ) -> tuple[Dataset, PresignedPost]:
         """Record a pending dataset and presign a POST that S3 accepts only for these exact bytes."""
-        self._projects.require(project_id)
+        self._projects.get_owned(project_id, principal)
         if size > self._settings.dataset_presigned_max_bytes:
             raise PayloadTooLargeError(
                 f"The file is {size} bytes; datasets can be at most "
@@ -127,7 +141,7 @@ class DatasetUploads:
             object_key=dataset_object_key(project_id, dataset_id, safe),
             created_at=now,
             updated_at=now,
-            upload_by=by,
+            upload_by=principal.key_id,
             sha256=digest,
             size=size,
             expires_at=now + ttl + _PENDING_GRACE,
@@ -136,7 +150,7 @@ class DatasetUploads:
         post = self._objects.presign_post(dataset.object_key, size=size, sha256_hex=digest, ttl=ttl)
         return dataset, post
 
-    def complete_upload(self, project_id: str, dataset_id: str) -> Dataset:
+    def complete_upload(self, project_id: str, dataset_id: str, principal: Principal) -> Dataset:
         """Verify the uploaded object and mark it uploaded, or hand it to the worker.
 
         Up to `dataset_sync_verify_max_bytes` the whole verification runs here and the dataset
@@ -144,7 +158,7 @@ class DatasetUploads:
         object's size and checksum, the dataset comes back `verifying` (the route answers 202)
         and the worker records `uploaded` or `invalid`. Calling again is safe at every stage.
         """
-        dataset = self._service.get(project_id, dataset_id)
+        dataset = self._service.get(project_id, dataset_id, principal)
         if dataset.is_uploaded or dataset.state == st.VERIFYING:
             return dataset
         if dataset.state == st.INVALID:
@@ -162,7 +176,7 @@ class DatasetUploads:
         try:
             return self._datasets.mark_uploaded(verified, int(self._clock()))
         except ConflictError:
-            current = self._service.get(project_id, dataset_id)
+            current = self._service.get(project_id, dataset_id, principal)
             if current.is_uploaded:  # a concurrent completion won: same bytes, same answer
                 return current
             raise

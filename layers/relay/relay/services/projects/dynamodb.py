@@ -35,6 +35,7 @@ def _project(values: dict[str, Any]) -> Project:
         created_at=int(values["created_at"]),
         updated_at=int(values["updated_at"]),
         state=values.get("state", "active"),
+        owner=values.get("owner"),
     )
 
 
@@ -105,6 +106,7 @@ class DynamoDBProjectRepository(ControlTable):
                 "created_at": project.created_at,
                 "updated_at": project.updated_at,
                 "state": project.state,
+                "owner": project.owner,
             }
         )
         with dynamodb_errors(conflict=f"Project {project.id} already exists"):

@@ -34,6 +34,7 @@ class Project:
     created_at: int
     updated_at: int
     state: ProjectState = "active"
+    owner: str | None = None  # the creating key's id; None on projects made before owners existed
 
 
 @dataclass(frozen=True)

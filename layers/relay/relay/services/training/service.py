@@ -10,21 +10,18 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from relay.backends.stepfunctions import execution_arn
-from relay.errors import BadRequestError, ConflictError, NotFoundError, RelayError, ServiceUnavailableError
+from relay.errors import BadRequestError, ConflictError, RelayError, ServiceUnavailableError
 from relay.observability import logger
 from relay.protocol.training import CreateTrainingJobRequest
 from relay.services.datasets.models import Dataset
+from relay.services.keys.models import Principal
 from relay.services.layout import TRAINING_JOB_PREFIX, new_id, training_prefix
-from relay.services.projects.models import Project
+from relay.services.projects.service import ProjectLookup, require_owned
 from relay.services.training import status as st
 from relay.services.training.models import Checkpoint, TrainingJob
 from relay.services.training.repository import TrainingJobRepository, job_not_found
 from relay.services.training.validation import DatasetLookup, resolve
 from relay.settings import SettingsError
-
-
-class ProjectLookup(Protocol):
-    def get(self, project_id: str) -> Project | None: ...
 
 
 class PrefixStore(Protocol):
@@ -79,12 +76,11 @@ class TrainingService:
         self._state_machine_arn = state_machine_arn
         self._clock = clock
 
-    def _project(self, project_id: str) -> None:
-        if self.projects.get(project_id) is None:
-            raise NotFoundError(f"No project with id '{project_id}'")
+    def _project(self, project_id: str, principal: Principal) -> None:
+        require_owned(self.projects, project_id, principal)
 
-    def _job(self, project_id: str, job_id: str) -> TrainingJob:
-        self._project(project_id)
+    def _job(self, project_id: str, job_id: str, principal: Principal) -> TrainingJob:
+        self._project(project_id, principal)
         job = self.jobs.get(project_id, job_id)
         if job is None:
             raise job_not_found(job_id)
@@ -94,14 +90,14 @@ class TrainingService:
         self,
         project_id: str,
         request: CreateTrainingJobRequest,
-        created_by: str,
+        principal: Principal,
         idempotency_key: str | None = None,
     ) -> TrainingJob:
         if not self._state_machine_arn:
             raise SettingsError(
                 "environment variable RELAY_STATE_MACHINE_ARN must be set to start training jobs"
             )
-        self._project(project_id)
+        self._project(project_id, principal)
         job_id = (
             idempotent_job_id(project_id, idempotency_key) if idempotency_key else new_id(TRAINING_JOB_PREFIX)
         )
@@ -113,7 +109,7 @@ class TrainingService:
                 request,
                 project_id=project_id,
                 job_id=job_id,
-                created_by=created_by,
+                created_by=principal.key_id,
                 now=now,
                 datasets=self.datasets,
                 jobs=self.jobs,
@@ -149,23 +145,23 @@ class TrainingService:
             )
             raise ServiceUnavailableError("The training pipeline could not be started; try again") from exc
 
-    def list(self, project_id: str) -> list[TrainingJob]:
-        self._project(project_id)
+    def list(self, project_id: str, principal: Principal) -> list[TrainingJob]:
+        self._project(project_id, principal)
         return sorted(self.jobs.list(project_id), key=lambda j: (j.created_at, j.id))
 
-    def get(self, project_id: str, job_id: str) -> TrainingJobView:
-        job = self._job(project_id, job_id)
+    def get(self, project_id: str, job_id: str, principal: Principal) -> TrainingJobView:
+        job = self._job(project_id, job_id, principal)
         train = self.datasets.get(project_id, job.train_dataset_id) if job.train_dataset_id else None
         test = self.datasets.get(project_id, job.test_dataset_id) if job.test_dataset_id else None
         return TrainingJobView(job=job, train_dataset=train, test_dataset=test)
 
-    def checkpoints(self, project_id: str, job_id: str) -> builtins.list[Checkpoint]:
-        self._job(project_id, job_id)
+    def checkpoints(self, project_id: str, job_id: str, principal: Principal) -> builtins.list[Checkpoint]:
+        self._job(project_id, job_id, principal)
         return sorted(self.jobs.checkpoints(project_id, job_id), key=lambda c: c.checkpoint)
 
-    def cancel(self, project_id: str, job_id: str) -> None:
+    def cancel(self, project_id: str, job_id: str, principal: Principal) -> None:
         """Cancelled stays Cancelled (204 again); a job that already finished another way is a 409."""
-        job = self._job(project_id, job_id)
+        job = self._job(project_id, job_id, principal)
         if job.status == st.CANCELLED:
             return
         if st.is_terminal(job.status):
@@ -199,7 +195,7 @@ class TrainingService:
                 "The job is cancelled but its training job could not be stopped"
             ) from exc
 
-    def delete(self, project_id: str, job_id: str) -> None:
-        self._job(project_id, job_id)
+    def delete(self, project_id: str, job_id: str, principal: Principal) -> None:
+        self._job(project_id, job_id, principal)
         self.jobs.delete(project_id, job_id)
         self.objects.delete_prefix(training_prefix(project_id, job_id))
