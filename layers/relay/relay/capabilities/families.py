@@ -40,6 +40,8 @@ class Family:
     passthrough: bool = True
     # Bedrock's CountTokens API serves the family (Claude only, as of 2026).
     count_tokens: bool = False
+    # The most completion tokens one call may ask for (None: unknown, Bedrock judges).
+    max_output_tokens: int | None = None
 
 
 _CLAUDE = Family(
@@ -67,14 +69,16 @@ _NOVA = Family(
 
 # Base model id prefix -> family; the longest matching prefix wins.
 FAMILIES: dict[str, Family] = {
-    "anthropic.claude-3-haiku": _CLAUDE,
-    "anthropic.claude-3-5-haiku": replace(_CLAUDE, name="anthropic.claude-3-5-haiku", vision=False),
-    "anthropic.claude-3-5-sonnet": _CLAUDE,
-    "anthropic.claude-3-sonnet": _CLAUDE,
-    "anthropic.claude-3-opus": _CLAUDE,
+    "anthropic.claude-3-haiku": replace(_CLAUDE, max_output_tokens=4096),
+    "anthropic.claude-3-5-haiku": replace(
+        _CLAUDE, name="anthropic.claude-3-5-haiku", vision=False, max_output_tokens=8192
+    ),
+    "anthropic.claude-3-5-sonnet": replace(_CLAUDE, max_output_tokens=8192),
+    "anthropic.claude-3-sonnet": replace(_CLAUDE, max_output_tokens=4096),
+    "anthropic.claude-3-opus": replace(_CLAUDE, max_output_tokens=4096),
     "anthropic.claude-3-7-sonnet": _CLAUDE_THINKING,
-    "anthropic.claude-sonnet-4": _CLAUDE_THINKING,
-    "anthropic.claude-opus-4": _CLAUDE_THINKING,
+    "anthropic.claude-sonnet-4": replace(_CLAUDE_THINKING, max_output_tokens=64000),
+    "anthropic.claude-opus-4": replace(_CLAUDE_THINKING, max_output_tokens=32000),
     "anthropic.claude-sonnet-4-5": replace(_CLAUDE_THINKING, native_structured_output=True),
     "anthropic.claude-haiku-4-5": replace(_CLAUDE_THINKING, native_structured_output=True),
     "anthropic.claude-opus-4-5": replace(_CLAUDE_THINKING, native_structured_output=True),

@@ -216,8 +216,8 @@ class ResponseFormat(BaseModel):
 
 
 class StreamOptions(BaseModel):
-    include_usage: bool | None = None
-    include_obfuscation: bool | None = None
+    include_usage: bool | None = Field(default=None, strict=True)
+    include_obfuscation: bool | None = Field(default=None, strict=True)
 
 
 class GuardrailConfig(BaseModel):
@@ -239,39 +239,39 @@ class ChatCompletionRequest(BaseModel):
     messages: list[Message] = Field(min_length=1)
     model: str
     audio: dict[str, Any] | None = None
-    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0, strict=True)
     function_call: Literal["none", "auto"] | NamedFunction | None = None
     functions: list[FunctionDefinition] | None = None
     logit_bias: dict[str, float] | None = None
-    logprobs: bool | None = None
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    max_tokens: int | None = Field(default=None, ge=1)
+    logprobs: bool | None = Field(default=None, strict=True)
+    max_completion_tokens: int | None = Field(default=None, ge=1, strict=True)
+    max_tokens: int | None = Field(default=None, ge=1, strict=True)
     metadata: dict[str, str] | None = None
     modalities: list[Literal["text", "audio"]] | None = None
-    n: int | None = Field(default=None, ge=1, le=8)
-    parallel_tool_calls: bool | None = None
+    n: int | None = Field(default=None, ge=1, le=128, strict=True)
+    parallel_tool_calls: bool | None = Field(default=None, strict=True)
     prediction: dict[str, Any] | None = None
-    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0, strict=True)
     reasoning_effort: ReasoningEffort | None = None
     response_format: ResponseFormat | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, strict=True)
     service_tier: str | None = None
     stop: NonEmptyStr | list[NonEmptyStr] | None = None
-    store: bool | None = None
-    stream: bool | None = False
+    store: bool | None = Field(default=None, strict=True)
+    stream: bool | None = Field(default=False, strict=True)
     stream_options: StreamOptions | None = None
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, strict=True)
     tool_choice: ToolChoice | None = None
     tools: list[Tool] | None = None
-    top_logprobs: int | None = Field(default=None, ge=0, le=20)
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_logprobs: int | None = Field(default=None, ge=0, le=20, strict=True)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0, strict=True)
     user: str | None = None
     web_search_options: dict[str, Any] | None = None
     # --- Relay extensions ---
-    top_k: int | None = Field(default=None, ge=1)
+    top_k: int | None = Field(default=None, ge=0, strict=True)
     guardrail_config: GuardrailConfig | None = None
     # Put a cache point after the system prompt (models with prompt caching only).
-    cache_system_prompt: bool | None = None
+    cache_system_prompt: bool | None = Field(default=None, strict=True)
 
     @field_validator("stop")
     @classmethod

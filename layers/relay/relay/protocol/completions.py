@@ -14,21 +14,21 @@ class CompletionRequest(BaseModel):
 
     model: str
     prompt: str | list[str] | list[int] | list[list[int]]
-    best_of: int | None = Field(default=None, ge=1, le=20)
-    echo: bool | None = None
-    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    best_of: int | None = Field(default=None, ge=1, le=20, strict=True)
+    echo: bool | None = Field(default=None, strict=True)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0, strict=True)
     logit_bias: dict[str, float] | None = None
-    logprobs: int | None = Field(default=None, ge=0, le=5)
-    max_tokens: int | None = Field(default=None, ge=1)
-    n: int | None = Field(default=None, ge=1, le=8)
-    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
-    seed: int | None = None
+    logprobs: int | None = Field(default=None, ge=0, le=5, strict=True)
+    max_tokens: int | None = Field(default=None, ge=1, strict=True)
+    n: int | None = Field(default=None, ge=1, le=128, strict=True)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0, strict=True)
+    seed: int | None = Field(default=None, strict=True)
     stop: str | list[str] | None = None
-    stream: bool | None = False
+    stream: bool | None = Field(default=False, strict=True)
     stream_options: StreamOptions | None = None
     suffix: str | None = None
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, strict=True)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0, strict=True)
     user: str | None = None
 
     @property

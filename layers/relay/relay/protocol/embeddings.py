@@ -18,19 +18,19 @@ class EmbeddingRequest(BaseModel):
 
     input: EmbeddingInput
     model: str
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: int | None = Field(default=None, ge=1, strict=True)
     encoding_format: Literal["float", "base64"] = "float"
     user: str | None = None
     # --- Relay extensions ---
     # Cohere's input type (search_document, search_query, classification, clustering).
     input_type: str | None = None
     # Titan v2 and TEI: whether vectors come back unit-length (the models default to true).
-    normalize: bool | None = None
+    normalize: bool | None = Field(default=None, strict=True)
     # The similarity form: embed `input` and `target`, compare them.
     target: str | None = None
-    cosine: bool | None = None
-    manhattan: bool | None = None
-    euclidean: bool | None = None
+    cosine: bool | None = Field(default=None, strict=True)
+    manhattan: bool | None = Field(default=None, strict=True)
+    euclidean: bool | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
     def _shape(self) -> EmbeddingRequest:

@@ -257,6 +257,13 @@ def to_converse(
     inference: dict[str, Any] = {}
     max_tokens = request.max_completion_tokens or request.max_tokens
     if max_tokens is not None:
+        limit = family.max_output_tokens
+        if limit is not None and max_tokens > limit:
+            name = "max_completion_tokens" if request.max_completion_tokens else "max_tokens"
+            raise BadRequestError(
+                f"{name} is too large: {max_tokens}. This model supports at most {limit} completion tokens",
+                param=name,
+            )
         inference["maxTokens"] = max_tokens
     if request.temperature is not None:
         inference["temperature"] = request.temperature
