@@ -13,6 +13,7 @@ from tests.functional.sagemaker_models import register_all
 pytestmark = pytest.mark.functional
 
 NOVA = "amazon.nova-lite-v1:0"
+HAIKU = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -181,3 +182,92 @@ def test_sagemaker_stream_cut_midway_is_an_upstream_error_event(
     assert error["code"] == "upstream_error", error
     assert "emu-chat/test" in error["message"]
     assert not [r for r in caplog.records if r.exc_info], "no traceback for a mapped upstream failure"
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value", "expected"),
+    [
+        ("/v1/chat/completions", "stream", "yes", "a boolean"),
+        ("/v1/chat/completions", "n", "2", "an integer"),
+        ("/v1/chat/completions", "max_tokens", "10", "an integer"),
+        ("/v1/chat/completions", "max_tokens", True, "an integer"),
+        ("/v1/chat/completions", "temperature", "0.5", "a number"),
+        ("/v1/completions", "max_tokens", "10", "an integer"),
+        ("/v1/completions", "stream", 1, "a boolean"),
+        ("/v1/embeddings", "dimensions", "256", "an integer"),
+    ],
+)
+def test_wrong_json_types_are_400_naming_the_param(
+    client: TestClient, auth: dict[str, str], path: str, field: str, value: Any, expected: str
+) -> None:
+    if path == "/v1/embeddings":
+        body: dict[str, Any] = {"model": "amazon.titan-embed-text-v2:0", "input": "hi"}
+    elif path == "/v1/completions":
+        body = {"model": NOVA, "prompt": "hi"}
+    else:
+        body = _chat()
+    response = client.post(path, json={**body, field: value}, headers=auth)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == field
+    got = {str: "a string", bool: "a boolean", int: "an integer"}[type(value)]
+    assert error["message"] == f"Invalid type for '{field}': expected {expected}, but got {got} instead."
+
+
+def test_what_the_sdk_sends_still_passes(client: TestClient, auth: dict[str, str]) -> None:
+    # Ints where floats are expected, and the largest max_tokens the model takes.
+    body = _chat(model=HAIKU, temperature=1, top_p=1, max_tokens=8192, stream=False, n=1, top_k=5)
+    body["metadata"] = {"user_id": "u-1"}
+    response = client.post("/v1/chat/completions", json=body, headers=auth)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_completion_tokens": -1}, "max_completion_tokens"),
+        ({"top_k": -1}, "top_k"),
+        ({"n": 0}, "n"),
+        ({"n": 129}, "n"),
+        ({"model": HAIKU, "max_tokens": 8193}, "max_tokens"),
+        (
+            {"model": "us.anthropic.claude-sonnet-4-20250514-v1:0", "max_completion_tokens": 64001},
+            "max_completion_tokens",
+        ),
+    ],
+)
+def test_out_of_bounds_values_are_400(
+    client: TestClient, auth: dict[str, str], fields: dict[str, Any], param: str
+) -> None:
+    response = client.post("/v1/chat/completions", json=_chat(**fields), headers=auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
+
+
+def test_n_up_to_128_is_accepted(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.post("/v1/chat/completions", json=_chat(n=9, max_tokens=4), headers=auth)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["choices"]) == 9
+
+
+def test_a_huge_model_id_is_not_echoed_whole(client: TestClient, auth: dict[str, str]) -> None:
+    huge = "m" * 500_000
+    for response in (
+        client.post("/v1/chat/completions", json=_chat(model=huge), headers=auth),
+        client.post("/v1/embeddings", json={"model": huge, "input": "hi"}, headers=auth),
+        client.get(f"/v1/models/{'m' * 20_000}", headers=auth),
+    ):
+        assert response.status_code == 404, response.text[:300]
+        assert len(response.content) < 1_000
+        assert "characters)" in response.json()["error"]["message"]
+
+
+def test_admin_model_404_uses_the_control_plane_code(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.get("/v1/admin/models/never-registered/x", headers=auth)
+    assert response.status_code == 404
+    assert response.json() == {
+        "status": 404,
+        "error": "Model never-registered/x is not registered",
+        "code": "object_not_found",
+    }

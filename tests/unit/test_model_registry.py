@@ -13,7 +13,6 @@ from relay.backends.sagemaker.endpoints import UNKNOWN, EndpointDirectory
 from relay.errors import (
     BadRequestError,
     ConflictError,
-    ModelNotFoundError,
     NotFoundError,
     ServiceUnavailableError,
 )
@@ -148,5 +147,6 @@ def test_dynamodb_registry_read_failures_are_503() -> None:
 
 
 def test_registration_get_of_an_unknown_model_is_404() -> None:
-    with pytest.raises(ModelNotFoundError):
+    with pytest.raises(NotFoundError) as caught:
         ModelRegistration(InMemoryModelRegistry(), Endpoints("InService")).get("nope")
+    assert caught.value.status == 404 and caught.value.code == "object_not_found"

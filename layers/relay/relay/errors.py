@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+SHOWN_CHARS = 128
+
+
+def shown(value: str, limit: int = SHOWN_CHARS) -> str:
+    """`value` as an error message quotes it: a client's id is echoed, but never whole when huge."""
+    return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+
 
 class RelayError(Exception):
     """Base of every error that reaches a client with a chosen status."""

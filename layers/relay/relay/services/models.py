@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from relay.backends.bedrock.catalog import BedrockCatalog, BedrockModel
-from relay.errors import ModelNotFoundError
+from relay.errors import ModelNotFoundError, shown
 from relay.protocol.models import Model
 from relay.services.registry.repository import ModelRegistryRepository
 from relay.services.resolver import ModelResolver
@@ -70,4 +70,4 @@ class ModelDirectory:
             for model in source():
                 if model.id == model_id or model.id == normalize_model_id(model_id):
                     return model
-        raise ModelNotFoundError(f"The model '{model_id}' does not exist", param="model")
+        raise ModelNotFoundError(f"The model '{shown(model_id)}' does not exist", param="model")

@@ -19,7 +19,13 @@ from collections.abc import Callable
 from typing import get_args
 
 from relay.backends.bedrock.catalog import BedrockCatalog
-from relay.errors import BadRequestError, ModelNotFoundError, PermissionDeniedError, ServiceUnavailableError
+from relay.errors import (
+    BadRequestError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+    shown,
+)
 from relay.protocol.models import ModelType
 from relay.services.registry.repository import ModelRegistryRepository
 from relay.targets import BedrockTarget, SageMakerTarget, Target
@@ -74,7 +80,7 @@ class ModelResolver:
         resource = model_id.rsplit("/", 1)[-1]
         if not (self._catalog.is_allowed(resource) or self._catalog.is_allowed(model_id)):
             raise PermissionDeniedError(
-                f"The model '{model_id}' is not allowed on this deployment", param="model"
+                f"The model '{shown(model_id)}' is not allowed on this deployment", param="model"
             )
         return BedrockTarget(model_id, None)
 
@@ -102,15 +108,15 @@ class ModelResolver:
         if found is None:
             if self._base_models(model_id):
                 raise BadRequestError(
-                    f"'{model_id}' is a base model for fine-tuning, not a deployed model: train or "
+                    f"'{shown(model_id)}' is a base model for fine-tuning, not a deployed model: train or "
                     "deploy it, then call the deployment by its name/tag id",
                     param="model",
                 )
-            raise ModelNotFoundError(f"The model '{model_id}' does not exist", param="model")
+            raise ModelNotFoundError(f"The model '{shown(model_id)}' does not exist", param="model")
         if found.type is not None and found.type not in types:
             needs = "a chat" if types == CHAT_TYPES else f"a {' or '.join(types)}"
             raise BadRequestError(
-                f"The model '{model_id}' is a {found.type} model; {route} needs {needs} model",
+                f"The model '{shown(model_id)}' is a {found.type} model; {route} needs {needs} model",
                 param="model",
             )
         if isinstance(found, SageMakerTarget) and self._gate is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from relay.errors import BadRequestError, ModelNotFoundError
+from relay.errors import BadRequestError, NotFoundError, shown
 from relay.protocol.registry import RegisteredModel, RegisterModelRequest
 from relay.services.registry.models import (
     REFUSED_STATUSES,
@@ -74,7 +74,8 @@ class ModelRegistration:
     def get(self, model_id: str) -> RegisteredModel:
         target = self._registry.get(model_id)
         if target is None:
-            raise ModelNotFoundError(f"Model {normalize_model_id(model_id)} is not registered", param="id")
+            # A control route: the control plane's `object_not_found`, not the inference routes' code.
+            raise NotFoundError(f"Model {shown(normalize_model_id(model_id))} is not registered", param="id")
         return to_registered(target)
 
     def delete(self, model_id: str) -> str:
