@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from local.functions import LocalFunction
+from local.messaging import EventSource, create_event_sources, create_queues_and_buses
 from local.schedules import LocalSchedule, create_schedules
 from local.statemachines import create_state_machines, name_functions_and_roles
 from local.template import load_template, resources_of_type
@@ -30,6 +31,7 @@ class LocalResources:
     environment: dict[str, str] = field(default_factory=dict)
     functions: list[LocalFunction] = field(default_factory=list)  # run in-process by state machines
     schedules: list[LocalSchedule] = field(default_factory=list)  # in moto's Scheduler; rates fired locally
+    event_sources: list[EventSource] = field(default_factory=list)  # queues local.delivery polls
 
 
 class _Resolver:
@@ -85,7 +87,8 @@ class _Resolver:
             if fn == "Condition":
                 return self.condition(arg)
             if fn == "Fn::GetAtt":
-                return self.names[arg[0]]
+                # `Logical.Attr` where a resource has several (a queue's Ref is its URL, its Arn differs).
+                return self.names.get(f"{arg[0]}.{arg[1]}", self.names[arg[0]])
             if fn == "Fn::Sub":
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
                 return re.sub(
@@ -152,9 +155,11 @@ def create_resources(
             arn = secrets.put_secret_value(SecretId=name, SecretString=admin_key)["ARN"]
         out.names[logical_id] = arn
     resolver = _Resolver(template, out.names, region)
+    create_queues_and_buses(session, template, out.names, resolver, region)
     out.functions = name_functions_and_roles(template, out.names, region, resolver)
     out.schedules = create_schedules(session, template, out.names, resolver, region)
     create_state_machines(session, template, out.names, resolver, region)
+    out.event_sources = create_event_sources(session, template, out.names, resolver, region, out.functions)
     out.environment = function_environment(template, out.names, region)
     return out
 

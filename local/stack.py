@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 
 from local import base_models, stepfunctions
+from local.delivery import Delivery
 from local.emulators import (
     bedrock,
     bedrock_agent_runtime,
@@ -69,6 +70,7 @@ class LocalStack:
     scaler_seconds: float | None = None
     _moto: object | None = None
     _ticker: RateTicker | None = None
+    _delivery: Delivery | None = None
     _emulator: EmulatorServer | None = None
 
     def start(self) -> LocalStack:
@@ -103,6 +105,8 @@ class LocalStack:
         self._set("RELAY_TRAINING_POLL_SECONDS", "2", override=False)
         # Local endpoints and inference components settle in seconds: poll them every second.
         self._set("DEPLOYMENT_POLL_SECONDS", "1", override=False)
+        # A request line that failed transiently is redelivered after a second, not half a minute.
+        self._set("RELAY_REQUEST_RETRY_DELAY_SECONDS", "1", override=False)
         # Step Functions executes state machines (moto's interpreter, patched: local/stepfunctions.py);
         # on before the state machines are created, so they land in the executing backend.
         stepfunctions.install([])
@@ -117,6 +121,10 @@ class LocalStack:
             self._set(key, value, override=False)
         # After the environment: the functions the schedules invoke read their settings from it.
         self._ticker = RateTicker(self.resources.schedules, self.scaler_seconds).start()
+        # Queues, bus rules and bucket notifications are delivered to the functions in-process.
+        self._delivery = Delivery(
+            session, self.resources.event_sources, os.environ["AWS_DEFAULT_REGION"]
+        ).start()
         return self
 
     def _set(self, key: str, value: str, *, override: bool) -> None:
@@ -126,6 +134,8 @@ class LocalStack:
 
     def stop(self) -> None:
         sagemaker_hosting.shutdown()  # the serving processes of deployed components
+        if self._delivery is not None:
+            self._delivery.stop()
         if self._ticker is not None:
             self._ticker.stop()
         if self._emulator is not None:

@@ -36,6 +36,14 @@ ENV_SAGEMAKER_EXECUTION_ROLE_ARN = "SAGEMAKER_EXECUTION_ROLE_ARN"
 ENV_RESOURCE_PREFIX = "RESOURCE_PREFIX"
 ENV_DEPLOYMENT_POLL_SECONDS = "DEPLOYMENT_POLL_SECONDS"
 ENV_DEPLOYMENT_TIMEOUT_SECONDS = "DEPLOYMENT_TIMEOUT_SECONDS"
+# Event-driven invocation and batches (queues, bus, the S3 batch prefix).
+ENV_REQUEST_QUEUE_URL = "RELAY_REQUEST_QUEUE_URL"
+ENV_RESPONSE_QUEUE_URL = "RELAY_RESPONSE_QUEUE_URL"
+ENV_REPLY_QUEUE_ARNS = "RELAY_REPLY_QUEUE_ARNS"
+ENV_REQUEST_MAX_RECEIVES = "RELAY_REQUEST_MAX_RECEIVES"
+ENV_REQUEST_RETRY_DELAY = "RELAY_REQUEST_RETRY_DELAY_SECONDS"
+ENV_EVENT_BUS_NAME = "RELAY_EVENT_BUS_NAME"
+ENV_BATCH_CONCURRENCY = "RELAY_BATCH_CONCURRENCY"
 
 # Every request size limit comes from one budget. A synchronous Lambda invocation carries at
 # most 6 MiB (6,291,456 bytes) of request payload, which binds before API Gateway's 10 MB. The
@@ -76,6 +84,11 @@ DEFAULT_TRAINING_MAX_RUNTIME = 24 * 3600
 # created, and how long it waits before giving up (TimedOut, cleaned up).
 DEFAULT_DEPLOYMENT_POLL_SECONDS = 30.0
 DEFAULT_DEPLOYMENT_TIMEOUT_SECONDS = 3600
+# The request queue's redrive maxReceiveCount: a transient failure is handed back to the queue
+# until this receive, then answered with its error. Lines run at once per model in a batch.
+DEFAULT_REQUEST_MAX_RECEIVES = 3
+DEFAULT_REQUEST_RETRY_DELAY = 30
+DEFAULT_BATCH_CONCURRENCY = 8
 
 
 class SettingsError(RuntimeError):
@@ -157,6 +170,15 @@ class Settings:
     resource_prefix: str = ""
     deployment_poll_seconds: float = DEFAULT_DEPLOYMENT_POLL_SECONDS
     deployment_timeout_seconds: int = DEFAULT_DEPLOYMENT_TIMEOUT_SECONDS
+    # Event-driven invocation. Empty only in functions that never answer on a queue or bus; the
+    # workers refuse to start without them rather than guess names.
+    request_queue_url: str = ""
+    response_queue_url: str = ""
+    reply_queue_arns: tuple[str, ...] = ()
+    request_max_receives: int = DEFAULT_REQUEST_MAX_RECEIVES
+    request_retry_delay: int = DEFAULT_REQUEST_RETRY_DELAY
+    event_bus_name: str = ""
+    batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -198,6 +220,15 @@ class Settings:
             deployment_timeout_seconds=int(
                 _number(ENV_DEPLOYMENT_TIMEOUT_SECONDS, DEFAULT_DEPLOYMENT_TIMEOUT_SECONDS)
             ),
+            request_queue_url=os.environ.get(ENV_REQUEST_QUEUE_URL, "").strip(),
+            response_queue_url=os.environ.get(ENV_RESPONSE_QUEUE_URL, "").strip(),
+            reply_queue_arns=tuple(
+                a.strip() for a in os.environ.get(ENV_REPLY_QUEUE_ARNS, "").split(",") if a.strip()
+            ),
+            request_max_receives=max(1, int(_number(ENV_REQUEST_MAX_RECEIVES, DEFAULT_REQUEST_MAX_RECEIVES))),
+            request_retry_delay=int(_number(ENV_REQUEST_RETRY_DELAY, DEFAULT_REQUEST_RETRY_DELAY)),
+            event_bus_name=os.environ.get(ENV_EVENT_BUS_NAME, "").strip(),
+            batch_concurrency=max(1, int(_number(ENV_BATCH_CONCURRENCY, DEFAULT_BATCH_CONCURRENCY))),
         )
 
 

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from relay.backends import aws
-from relay.settings import Settings
+from relay.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from relay.backends.bedrock.catalog import BedrockCatalog
@@ -40,7 +40,10 @@ if TYPE_CHECKING:
     from relay.services.deployments.schedules import ScheduleSync
     from relay.services.deployments.service import DeploymentService
     from relay.services.deployments.worker import DeploymentWorker
+    from relay.services.dispatch.bus import BusWorker
     from relay.services.dispatch.dispatcher import Dispatcher
+    from relay.services.dispatch.objects import ObjectBatchWorker
+    from relay.services.dispatch.queue import QueueWorker
     from relay.services.embeddings import EmbeddingService
     from relay.services.keys.auth import Authenticator
     from relay.services.keys.repository import ApiKeyRepository
@@ -316,6 +319,45 @@ class Services:
         from relay.services.dispatch.endpoints import endpoints
 
         return Dispatcher(endpoints(self))
+
+    @cached_property
+    def queue_worker(self) -> QueueWorker:
+        """The request queue's consumer (functions/requests_queue)."""
+        from relay.backends.sqs import SqsQueues
+        from relay.services.dispatch.queue import QueueConfig, QueueWorker
+
+        settings = self.settings
+        if not (settings.response_queue_url and settings.request_queue_url):
+            raise SettingsError("RELAY_REQUEST_QUEUE_URL and RELAY_RESPONSE_QUEUE_URL must be set")
+        config = QueueConfig(
+            response_queue_url=settings.response_queue_url,
+            allowed_reply_arns=frozenset(settings.reply_queue_arns),
+            max_receives=settings.request_max_receives,
+            request_queue_url=settings.request_queue_url,
+            retry_delay=settings.request_retry_delay,
+        )
+        return QueueWorker(self.dispatcher, SqsQueues(lambda: aws.client("sqs")), config)
+
+    @cached_property
+    def bus_worker(self) -> BusWorker:
+        """The `Relay Request` rule's target (functions/requests_events)."""
+        from relay.backends.events import EventBus
+        from relay.services.dispatch.bus import BusWorker
+
+        if not self.settings.event_bus_name:
+            raise SettingsError("RELAY_EVENT_BUS_NAME must be set for the event bus worker")
+        return BusWorker(
+            self.dispatcher, EventBus(lambda: aws.client("events"), self.settings.event_bus_name)
+        )
+
+    @cached_property
+    def object_batch_worker(self) -> ObjectBatchWorker:
+        """Objects under batch/input/ (functions/requests_events, S3 Object Created)."""
+        from relay.backends.s3_uploads import S3Uploads
+        from relay.services.dispatch.objects import ObjectBatchWorker
+
+        uploads = S3Uploads(aws.client("s3"), self.settings.bucket_name)
+        return ObjectBatchWorker(self.dispatcher, self.object_store, uploads, self.settings.batch_concurrency)
 
     # --- SageMaker endpoints, embeddings, rerank, classification, invocations, audio ---
 

@@ -1,0 +1,131 @@
+"""What Lambda's event sources do on AWS, done here on threads: poll queues, invoke functions.
+
+- An SQS event source: receive up to BatchSize messages, invoke the function with Lambda's SQS
+  event, delete the messages it did not report in `batchItemFailures` (ReportBatchItemFailures).
+  A failed invoke deletes nothing. Messages left behind come back after their visibility
+  timeout, and moto's redrive policy moves them to the DLQ after maxReceiveCount receives.
+- A rule's internal queue: each message is one EventBridge event, invoked one at a time as
+  EventBridge invokes a target; a failed invoke is logged and left for the rule's retry (the
+  message shows again after its visibility timeout).
+
+Several pollers per SQS source stand in for Lambda's concurrent pollers. Threads stop on `stop`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from local import functions
+from local.messaging import EventSource
+
+_log = logging.getLogger("relay.local.delivery")
+POLLERS_PER_QUEUE = 4
+WAIT_SECONDS = 1
+
+
+def sqs_event(messages: list[dict[str, Any]], source: EventSource, region: str) -> dict[str, Any]:
+    """Lambda's SQS event for received messages (attribute names as Lambda spells them)."""
+    records = []
+    for message in messages:
+        attributes = {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value.get("DataType", "String"),
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        }
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": attributes,
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": source.queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+class Delivery:
+    def __init__(self, session: Any, sources: list[EventSource], region: str) -> None:
+        self._sqs = session.client("sqs", region_name=region)
+        self._sources = sources
+        self._region = region
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Delivery:
+        for source in self._sources:
+            pollers = POLLERS_PER_QUEUE if source.kind == "sqs" else 1
+            for n in range(pollers):
+                thread = threading.Thread(
+                    target=self._poll, args=(source,), name=f"deliver-{source.function.name}-{n}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        return self
+
+    def _poll(self, source: EventSource) -> None:
+        while not self._stopped.is_set():
+            try:
+                messages = self._sqs.receive_message(
+                    QueueUrl=source.queue_url,
+                    MaxNumberOfMessages=source.batch_size,
+                    WaitTimeSeconds=WAIT_SECONDS,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception:  # the stack is stopping, or moto hiccuped: try again
+                if not self._stopped.wait(0.5):
+                    _log.debug("receive failed on %s", source.queue_url, exc_info=True)
+                continue
+            if messages:
+                self._deliver(source, messages)
+
+    def _deliver(self, source: EventSource, messages: list[dict[str, Any]]) -> None:
+        if source.kind == "sqs":
+            result = functions.run(source.function, sqs_event(messages, source, self._region))
+            if result.get("FunctionError"):
+                self._warn(source, result)
+                return
+            failed = {
+                item["itemIdentifier"] for item in (result["Payload"] or {}).get("batchItemFailures", [])
+            }
+            done = [m for m in messages if m["MessageId"] not in failed]
+        else:
+            done = []
+            for message in messages:
+                result = functions.run(source.function, json.loads(message["Body"]))
+                if result.get("FunctionError"):
+                    self._warn(source, result)
+                else:
+                    done.append(message)
+        for message in done:
+            self._sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    @staticmethod
+    def _warn(source: EventSource, result: dict[str, Any]) -> None:
+        error = result["Payload"]
+        _log.warning(
+            "%s failed on an event from %s: %s: %s",
+            source.function.name,
+            source.queue_arn,
+            error.get("errorType"),
+            error.get("errorMessage"),
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
