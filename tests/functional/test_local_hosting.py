@@ -350,6 +350,14 @@ def test_control_errors_are_awss(sagemaker: Any, component: str) -> None:
             ),
             "Could not access model data",
         ),
+        (
+            lambda: sagemaker.create_model(
+                ModelName="hosting-bad-image",
+                ExecutionRoleArn=ROLE,
+                PrimaryContainer={"Image": "djl-inference:latest"},
+            ),
+            "is not a valid ECR image URI",
+        ),
     ]
     for call, message in cases:
         with pytest.raises(ClientError) as refused:

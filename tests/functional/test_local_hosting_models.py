@@ -269,6 +269,14 @@ def test_single_model_endpoint_is_served_without_a_component_name(
         "", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}, endpoint="hosting-single"
     )
     assert answer["object"] == "chat.completion" and answer["usage"]["completion_tokens"] <= 3
+    config = {**variant, "InitialInstanceCount": 1}
+    sagemaker.create_endpoint_config(EndpointConfigName="hosting-single-2", ProductionVariants=[config])
+    sagemaker.update_endpoint(EndpointName="hosting-single", EndpointConfigName="hosting-single-2")
+    assert sagemaker.describe_endpoint(EndpointName="hosting-single")["EndpointStatus"] == "Updating"
+    describe = lambda: sagemaker.describe_endpoint(EndpointName="hosting-single")  # noqa: E731
+    assert wait(describe, "EndpointStatus", "InService")["EndpointConfigName"] == "hosting-single-2"
+    completion = invoke("", {"prompt": "one", "max_tokens": 2}, endpoint="hosting-single")
+    assert completion["object"] == "text_completion"
     sagemaker.delete_endpoint(EndpointName="hosting-single")
     deadline = time.monotonic() + 30
     while [p for p in process.live() if p.served_name == "hosting-single"]:
