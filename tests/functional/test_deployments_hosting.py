@@ -57,8 +57,10 @@ def stack(local_stack: object) -> HostedServices:
 
 
 @pytest.fixture()
-def project(stack: HostedServices) -> str:
-    return stack.projects.create("hosted").id
+def project(stack: HostedServices, client: Any, auth: dict[str, str]) -> str:
+    response = client.post("/v1/projects", json={"name": "hosted"}, headers=auth)
+    assert response.status_code == 201
+    return str(response.json()["id"])
 
 
 def run(stack: HostedServices, name: str, deadline: float = 90) -> dict[str, Any]:
