@@ -4,8 +4,10 @@ A URL in a request must not make Relay reach its own network: the host is resolv
 first, every address must be globally routable (no private, loopback, link-local,
 reserved, multicast or cloud metadata addresses), and the connection goes to the
 address that was checked (so a second DNS answer cannot swap it), with TLS still
-verified against the host name. Redirects are followed only through the same guard.
-Size and time are capped; only JPEG, PNG, GIF and WebP bytes are accepted.
+verified against the host name. Redirects are followed only through the same guard: each
+hop is resolved and checked before it is connected to. Which addresses count as public
+(IPv4 wrapped in IPv6 included) is `addresses.is_public`. Size and time are capped; only
+JPEG, PNG, GIF and WebP bytes are accepted.
 
 Tests inject `resolver` and `transport`; production code has no bypass. This is an IO adapter
 (httpx), so it lives with the backends that use it.
@@ -14,12 +16,12 @@ Tests inject `resolver` and `transport`; production code has no bypass. This is 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
+from relay.backends.addresses import is_public
 from relay.errors import BadRequestError
 from relay.translate.bedrock.content import FetchedImage, image_format
 
@@ -33,13 +35,6 @@ MAX_REDIRECTS = 3
 async def system_resolver(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
-
-
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 class ImageFetcher:
@@ -93,7 +88,9 @@ class ImageFetcher:
         address = await self._address(parts.hostname, port, param)
         literal = f"[{address}]" if ":" in address else address
         target = parts._replace(netloc=f"{literal}:{port}").geturl()
-        host_header = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+        # urlsplit drops an IPv6 literal's brackets; the Host header needs them back (RFC 7230 5.4).
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        host_header = host if parts.port is None else f"{host}:{parts.port}"
         request = self._client.build_request(
             "GET", target, headers={"Host": host_header}, extensions={"sni_hostname": parts.hostname}
         )
