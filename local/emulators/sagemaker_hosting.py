@@ -9,8 +9,18 @@ endpoint — whose image is a serving container (see `serving/images.py` for the
 gets a process in `.venv-train` that loads its `tiny-local` checkpoint from (moto) S3 on CPU.
 `sagemaker_runtime` forwards invocations to it and publishes `Invocations` to CloudWatch.
 
-Timing: endpoints are Creating/Deleting for RELAY_LOCAL_HOSTING_DELAY_SECONDS (default 0.5 s); a
-component is Creating until its container has loaded (a few seconds for tiny-local).
+Model data (`serving/artifacts.py`): `ModelDataSource.S3DataSource` as an uncompressed `S3Prefix`
+ending in `/` (a checkpoint folder) or an `S3Object` with `Gzip`, `ModelDataUrl` (a .tar.gz), or an
+`s3://` OPTION_MODEL_ID / HF_MODEL_ID; an adapter component's `Container.ArtifactUrl` (a prefix, or a
+.tar.gz). Container variables honoured (`serving/staging.py`): RELAY_TASK_TYPE (must match the
+image's kind), RELAY_LABELS (a classifier's labels when the checkpoint has no labels.json),
+RELAY_BASE_MODEL_URL (the base weights a LoRA checkpoint deployed as its own model merges into),
+SERVED_MODEL_NAME / OPTION_SERVED_MODEL_NAME (the `model` answers name; default the component).
+
+Timing: endpoints are Creating/Updating/Deleting for RELAY_LOCAL_HOSTING_DELAY_SECONDS (default
+0.5 s); a component is Creating (or Updating from 0 copies) until its container has loaded — about
+4-6 s for tiny-local, mostly Python importing torch; a copy count change on a loaded component, and
+a delete, take the delay.
 
 What it does not: instances, quotas and placement (any instance type is accepted; one process serves
 all copies of a component), more than one production variant, serverless or async inference,
