@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 import uvicorn
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         state_file = state.state_file_path()
         region, names = os.environ["AWS_DEFAULT_REGION"], stack.resources.names
         state.write_state(state_file, state.build_state(base, key, EMULATED_SERVICES, names, region))
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it: as SystemExit rather than the
+    # default kill, so the finally below still removes the state file and stops the stack.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         server.run()
     finally:
