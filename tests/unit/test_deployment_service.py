@@ -487,3 +487,13 @@ def test_engine_teardown_waits_for_its_components(world: World) -> None:
         world.worker.handle({"action": "scale"})
     assert made.engine_id not in world.engines.items
     assert world.hosting.resources() == EMPTY
+
+
+def test_the_scaler_removes_what_a_failed_delete_left(world: World) -> None:
+    made = world.create(training_job_id="tr-chat", checkpoint=5)
+    world.run(f"{made.id}-create-1")
+    world.service.delete(PROJECT, made.id)  # its delete execution never runs
+    assert world.hosting.components
+    for _ in range(4):
+        world.worker.handle({"action": "scale"})
+    assert world.hosting.resources() == EMPTY

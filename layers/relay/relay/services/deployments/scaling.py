@@ -2,8 +2,9 @@
 
 An adapter's traffic keeps its base component up: adapters run in the base's copies, so the
 base is idle only when it and every adapter on it are. Deactivated components that still
-have copies (an engine deactivate whose invoke was lost) are set to 0 on every run, and engines
-being deleted are torn down once their components are gone.
+have copies (an engine deactivate whose invoke was lost) are set to 0 on every run, components of
+recently ended deployments are removed if a delete was cut short, and engines being deleted are
+torn down once their components are gone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from relay.services.deployments.lifecycle import Lifecycle
 from relay.services.deployments.models import Deployment, SageMakerNames
 from relay.services.deployments.repository import EngineRepository
 from relay.services.deployments.resources import Resources
+
+# How long after a deployment ends the scaler still checks that its resources are gone.
+RECONCILE_SECONDS = 24 * 3600
 
 
 class MetricsPort(Protocol):
@@ -62,6 +66,9 @@ class Scaler:
             for deployment in on_engine:
                 if deployment.status == st.DEACTIVATED:
                     self.resources.set_copies(deployment, 0)
+                elif st.is_terminal(deployment.status) and now - deployment.updated_at < RECONCILE_SECONDS:
+                    # An ended deployment whose delete execution failed still has its component.
+                    self.resources.remove(deployment)
             deployed = [d for d in on_engine if d.status == st.DEPLOYED]
             if not deployed:
                 continue
