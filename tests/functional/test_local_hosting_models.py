@@ -200,6 +200,8 @@ def test_embedding_model_answers_teis_shape(sagemaker: Any, engine: str, checkpo
     assert len(vectors) == 3 and len(vectors[0]) == 32  # tiny-local's hidden size
     assert all(abs(math.sqrt(sum(v * v for v in vector)) - 1) < 1e-4 for vector in vectors)
     assert vectors[0] == vectors[2] and vectors[0] != vectors[1]
+    ids = invoke("hosting-embedding-ic", {"inputs": [[10, 11], [12]]})  # token ids, as TEI takes them
+    assert len(ids) == 2 and ids[0] != ids[1]
     raw = invoke("hosting-embedding-ic", {"inputs": "red cat", "normalize": False})
     assert abs(math.sqrt(sum(v * v for v in raw[0])) - 1) > 1e-3
 

@@ -22,13 +22,30 @@ from local.emulators.serving.generation import ContainerError, is_adapter
 LABELS_FILE = "labels.json"
 
 
-def _inputs(body: dict[str, Any]) -> tuple[list[str], bool]:
+def _inputs(body: dict[str, Any]) -> tuple[list[Any], bool]:
+    """Texts, or token id lists (TEI takes both); the flag says whether a batch was sent."""
     inputs = body.get("inputs")
     if isinstance(inputs, str) and inputs:
         return [inputs], False
+    if isinstance(inputs, list) and inputs and all(isinstance(i, int) for i in inputs):
+        return [inputs], False
     if isinstance(inputs, list) and inputs and all(isinstance(i, str) for i in inputs):
         return list(inputs), True
-    raise ContainerError(422, "`inputs` must be a non-empty string or a list of strings")
+    if isinstance(inputs, list) and inputs and all(_is_ids(i) for i in inputs):
+        return list(inputs), True
+    raise ContainerError(422, "`inputs` must be a non-empty string, list of strings, or token id lists")
+
+
+def _is_ids(item: Any) -> bool:
+    return isinstance(item, list) and bool(item) and all(isinstance(t, int) for t in item)
+
+
+def _encode(tokenizer: Any, items: list[Any]) -> Any:
+    if isinstance(items[0], str):
+        return tokenizer(items, padding=True, truncation=True, return_tensors="pt")
+    if any(not 0 <= t < len(tokenizer) for ids in items for t in ids):
+        raise ContainerError(422, f"token ids must be between 0 and {len(tokenizer) - 1}")
+    return tokenizer.pad({"input_ids": items}, return_tensors="pt")
 
 
 def _load(loader: Any, model_dir: Path, base_dir: Path | None, **kwargs: Any) -> Any:
@@ -64,7 +81,7 @@ class Classifier:
 
     def __call__(self, body: dict[str, Any]) -> Any:
         texts, batch = _inputs(body)
-        encoded = self.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+        encoded = _encode(self.tokenizer, texts)
         with self.lock, torch.no_grad():
             logits = self.model(**encoded).logits.float()
         rows = []
@@ -89,7 +106,7 @@ class Embedder:
 
     def __call__(self, body: dict[str, Any]) -> Any:
         texts, _ = _inputs(body)
-        encoded = self.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+        encoded = _encode(self.tokenizer, texts)
         with self.lock, torch.no_grad():
             hidden = self.model(**encoded).last_hidden_state.float()
         mask = encoded["attention_mask"].unsqueeze(-1).float()
