@@ -271,3 +271,28 @@ def test_admin_model_404_uses_the_control_plane_code(client: TestClient, auth: d
         "error": "Model never-registered/x is not registered",
         "code": "object_not_found",
     }
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_curl_default_content_type_still_reads_the_json_body(
+    client: TestClient, auth: dict[str, str], content_type: str | None
+) -> None:
+    headers = dict(auth)
+    if content_type:
+        headers["Content-Type"] = content_type
+    chat = client.post("/v1/chat/completions", content=json.dumps(_chat()).encode(), headers=headers)
+    assert chat.status_code == 200, chat.text
+    embed = {"model": "amazon.titan-embed-text-v2:0", "input": "hi"}
+    embedded = client.post("/v1/embeddings", content=json.dumps(embed).encode(), headers=headers)
+    assert embedded.status_code == 200, embedded.text
+    project = client.post("/v1/projects", content=b'{"name": "curl-default"}', headers=headers)
+    assert project.status_code == 201, project.text
+
+
+def test_405_allow_lists_every_method_the_path_serves(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.request("OPTIONS", "/v1/projects", headers=auth)
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+    patched = client.patch("/v1/projects/ms-123", headers=auth)
+    assert patched.status_code == 405
+    assert set(patched.headers["allow"].split(", ")) == {"DELETE", "GET"}

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 from relay.errors import (
     BadRequestError,
@@ -39,6 +40,20 @@ def validation_error(exc: RequestValidationError) -> BadRequestError:
     return describe(errors, exc.body)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path. Starlette's own `Allow` names only the
+    first route that matched the path, and each method is its own route here."""
+    routes: list[BaseRoute] = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RelayError)
     async def _relay(request: Request, exc: RelayError) -> Response:
@@ -63,4 +78,6 @@ def install_error_handlers(app: FastAPI) -> None:
             error.status = exc.status_code
         if exc.headers:
             error.headers.update(exc.headers)
+        if exc.status_code == 405:
+            error.headers["Allow"] = ", ".join(allowed_methods(request))
         return error_response(request.url.path, error)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from relay.http.json_route import JSONBodyRoute
 from relay.http.security import require_key, services_of
 from relay.http.sse import model_json, sse_response
 from relay.observability import logger
 from relay.protocol.chat import ChatCompletionRequest
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
 
 
 def json_response(model: object) -> Response:

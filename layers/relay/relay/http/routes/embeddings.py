@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from relay.http.json_route import JSONBodyRoute
 from relay.http.security import require_key, services_of
 from relay.protocol.embeddings import EmbeddingRequest, EmbeddingResponse, SimilarityResponse
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
 
 
 @router.post(

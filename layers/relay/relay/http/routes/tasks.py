@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from relay.http.json_route import JSONBodyRoute
 from relay.http.security import require_key, services_of
 from relay.protocol.classification import ClassificationRequest, ClassificationResponse, InvocationRequest
 from relay.protocol.rerank import RerankRequest, RerankResponse
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
 
 
 @router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_none=True)

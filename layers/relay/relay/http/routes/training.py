@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from relay.http.json_route import JSONBodyRoute
 from relay.http.security import require_key, services_of
 from relay.protocol.training import (
     CheckpointTestResults,
@@ -21,7 +22,11 @@ from relay.services.keys.models import Principal
 from relay.services.training.models import Checkpoint, TrainingJob
 from relay.services.training.service import TrainingJobView
 
-router = APIRouter(prefix="/v1/projects/{project_id}/training-jobs", dependencies=[Depends(require_key)])
+router = APIRouter(
+    prefix="/v1/projects/{project_id}/training-jobs",
+    dependencies=[Depends(require_key)],
+    route_class=JSONBodyRoute,
+)
 
 # Optional: a client that retries a create with the same key gets the job the first call made.
 IdempotencyKey = Header(default=None, alias="Idempotency-Key", max_length=255)
