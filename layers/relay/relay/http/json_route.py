@@ -9,7 +9,8 @@ model's own "must be an object" answer, not a guess.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -24,7 +25,7 @@ def _is_json(content_type: bytes) -> bool:
 
 
 class JSONBodyRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def as_json(request: Request) -> Response:
