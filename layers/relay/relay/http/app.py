@@ -17,13 +17,14 @@ from relay.settings import get_settings
 # routes are buffered behind Mangum (template.yaml routes them to the matching function).
 # Each plane imports only its own routers, so neither pays the other's import time.
 def data_plane_routers() -> tuple[APIRouter, ...]:
-    from relay.http.routes import audio, chat, completions, embeddings, health, messages, tasks
+    from relay.http.routes import audio, chat, completions, embeddings, health, messages, responses, tasks
 
     return (
         health.router,
         chat.router,
         completions.router,
         messages.router,
+        responses.router,
         embeddings.router,
         tasks.router,
         audio.router,

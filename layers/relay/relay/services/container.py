@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from relay.services.registry.service import ModelRegistration
     from relay.services.rerank import RerankService
     from relay.services.resolver import ModelResolver
+    from relay.services.responses.repository import ResponseRepository
+    from relay.services.responses.service import ResponsesService
     from relay.services.training.repository import TrainingJobRepository
     from relay.services.training.service import TrainingService
     from relay.services.transcription import TranscriptionService
@@ -311,6 +313,19 @@ class Services:
 
         counter = BedrockTokenCounter(aws.client("bedrock-runtime"), images=self.image_fetcher)
         return MessagesService(self.chat, counter)
+
+    @cached_property
+    def response_repository(self) -> ResponseRepository:
+        from relay.services.responses.dynamodb import DynamoDBResponseRepository
+
+        return DynamoDBResponseRepository(aws.client("dynamodb"), self.settings.table_name, self.object_store)
+
+    @cached_property
+    def responses(self) -> ResponsesService:
+        """OpenAI's Responses API on the chat machinery, with stored responses."""
+        from relay.services.responses.service import ResponsesService
+
+        return ResponsesService(self.chat, self.response_repository)
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
