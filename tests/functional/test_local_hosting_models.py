@@ -284,3 +284,45 @@ def test_single_model_endpoint_is_served_without_a_component_name(
     while [p for p in process.live() if p.served_name == "hosting-single"]:
         assert time.monotonic() < deadline
         time.sleep(0.2)
+
+
+ORPHAN_PARENT = """
+import sys, tempfile, time
+from pathlib import Path
+from local.emulators.serving.process import ServingProcess
+served = ServingProcess("text-generation", Path(sys.argv[1]), None, "orphan", Path(tempfile.mkdtemp()))
+served.start()
+print(served._process.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_serving_process_exits_when_the_stack_is_killed(local_stack: Any) -> None:
+    """No orphans even when the stack gets no chance to stop its containers (SIGKILL)."""
+    import os
+    import signal
+    import sys
+
+    from local import base_models
+
+    model_dir = base_models.CACHE / base_models.LOCAL_MODEL
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_PARENT, str(model_dir)], cwd=str(REPO), stdout=subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while running(child):
+        assert time.monotonic() < deadline, f"serving process {child} outlived its parent"
+        time.sleep(0.2)
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child nobody has reaped yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
