@@ -292,7 +292,7 @@ from pathlib import Path
 from local.emulators.serving.process import ServingProcess
 served = ServingProcess("text-generation", Path(sys.argv[1]), None, "orphan", Path(tempfile.mkdtemp()))
 served.start()
-print(served._process.pid, flush=True)
+print(served.pid, flush=True)
 time.sleep(120)
 """
 

@@ -88,6 +88,10 @@ class ServingProcess:
         return found[0].decode(errors="replace") if found else ""
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
