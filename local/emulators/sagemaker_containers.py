@@ -132,9 +132,37 @@ def _openai_embeddings(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _tgi_messages(body: dict[str, Any], stream: bool) -> Any:
+    """TGI's Messages API: OpenAI's shapes, but `model` required (before 2.2) and a stop
+    sequence reported as `stop_sequence`."""
+    if "model" not in body:
+        raise ContainerError(
+            422, "Failed to deserialize the JSON body into the target type: missing field `model`"
+        )
+    stops = body.get("stop") or []
+    stops = [stops] if isinstance(stops, str) else stops
+    answer = openai(body, stream)
+    users = [m for m in body["messages"] if m.get("role") == "user"]
+    said = _text_of(users[-1].get("content"))[0].split() if users else []
+    hit = next((i for i, word in enumerate(said) if word in stops), None)
+    if hit is None:
+        return answer
+    kept = 3 + hit  # "You said —" and the words before the stop sequence
+    if not stream:
+        choice = answer["choices"][0]
+        choice["message"]["content"] = " ".join(choice["message"]["content"].split()[:kept])
+        choice["finish_reason"] = "stop_sequence"
+        return answer
+    frames = [f for f in answer if f != "[DONE]"]
+    # frames: role, one per word, the final (finish) frame, maybe usage
+    words, rest = frames[1 : 1 + kept], frames[len(frames) - (2 if "usage" in frames[-1] else 1) :]
+    rest[0]["choices"][0]["finish_reason"] = "stop_sequence"
+    return [frames[0], *words, *rest, "[DONE]"]
+
+
 def tgi(body: dict[str, Any], stream: bool) -> Any:
     if "messages" in body:
-        return openai(body, stream)  # TGI's Messages API answers in OpenAI's shapes
+        return _tgi_messages(body, stream)
     if not isinstance(body.get("inputs"), str):
         raise ContainerError(422, "Failed to deserialize the JSON body: missing field `inputs`")
     words, prompt_tokens, finish = _reply_words(body)

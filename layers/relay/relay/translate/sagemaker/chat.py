@@ -25,6 +25,10 @@ _NOT_CARRIED = ("logprobs", "top_logprobs")
 _TGI_UNSUPPORTED = ("logit_bias", "top_k", "reasoning_effort", "parallel_tool_calls")
 # Reasoning fields Relay adds to assistant turns; containers do not accept them back.
 _HISTORY_EXTENSIONS = ("reasoning_content", "reasoning_signature", "thinking_blocks")
+# TGI's Messages API says why it stopped in its own words where a stop sequence or EOS ended it.
+_FINISH_REASONS = {"stop_sequence": "stop", "eos_token": "stop"}
+# TGI before 2.2 refuses a Messages body without `model`; it serves one model, so any name does.
+TGI_MODEL = "tgi"
 
 
 def to_container(
@@ -48,6 +52,8 @@ def to_container(
     body.pop("model", None)
     if served_model:
         body["model"] = served_model
+    elif flavour == "tgi":
+        body["model"] = TGI_MODEL
     body["stream"] = stream
     if stream:
         # Always ask for usage; it is passed on only when the client asked for it.
@@ -60,9 +66,18 @@ def to_container(
 def from_container(answer: Any, model: str) -> ChatCompletion:
     if not isinstance(answer, dict):
         raise ValueError("the container's answer is not a JSON object")
-    for choice in answer.get("choices") or []:
-        choice.pop("logprobs", None)
+    _normalise_choices(answer)
     return ChatCompletion.model_validate({**answer, "model": model})
+
+
+def _normalise_choices(answer: dict[str, Any]) -> None:
+    for choice in answer.get("choices") or []:
+        if isinstance(choice, dict):
+            choice.pop("logprobs", None)
+            reason = choice.get("finish_reason")
+            choice["finish_reason"] = (
+                _FINISH_REASONS.get(reason, reason) if isinstance(reason, str) else reason
+            )
 
 
 @dataclass
@@ -79,8 +94,7 @@ def event_to_chunks(payload: str, state: ChunkState) -> list[ChatCompletionChunk
     data = json.loads(payload)
     if "error" in data and "choices" not in data:
         raise ValueError(f"the container reported an error mid-stream: {data['error']}")
-    for choice in data.get("choices") or []:
-        choice.pop("logprobs", None)
+    _normalise_choices(data)
     chunk = ChatCompletionChunk.model_validate(
         {**data, "model": state.model, "object": "chat.completion.chunk"}
     )

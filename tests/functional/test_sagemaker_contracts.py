@@ -1,0 +1,48 @@
+"""What each SageMaker container really answers is served, not refused as an unexpected shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.functional.sagemaker_models import register_all
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _models(client: Any, admin_key: str) -> None:
+    register_all(client, {"Authorization": f"Bearer {admin_key}"})
+
+
+def sse(response: Any) -> list[Any]:
+    frames = [line[6:] for line in response.text.split("\n") if line.startswith("data: ")]
+    return [f if f == "[DONE]" else json.loads(f) for f in frames]
+
+
+def test_tgi_stop_sequence_finish_is_stop(client: TestClient, auth: dict[str, str]) -> None:
+    body = {
+        "model": "emu-tgi/test",
+        "messages": [{"role": "user", "content": "one two END three"}],
+        "stop": ["END"],
+    }
+    answer = client.post("/v1/chat/completions", json=body, headers=auth)
+    assert answer.status_code == 200, answer.text
+    choice = answer.json()["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["content"] == "You said — one two"
+    frames = sse(client.post("/v1/chat/completions", json={**body, "stream": True}, headers=auth))
+    assert frames[-1] == "[DONE]"
+    assert not any("error" in f for f in frames[:-1]), frames
+    finishes = [c["choices"][0].get("finish_reason") for c in frames[:-1] if c["choices"]]
+    assert finishes[-1] == "stop"
+
+
+def test_tgi_gets_a_model_field(client: TestClient, auth: dict[str, str]) -> None:
+    # The emulated TGI refuses a Messages body without `model`, as TGI before 2.2 does.
+    body = {"model": "emu-tgi/test", "messages": [{"role": "user", "content": "hi"}]}
+    response = client.post("/v1/chat/completions", json=body, headers=auth)
+    assert response.status_code == 200, response.text
