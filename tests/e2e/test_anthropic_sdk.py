@@ -185,10 +185,13 @@ def test_client_errors_raise_the_sdks_classes(claude: anthropic.Anthropic, live_
 
 
 def test_error_after_the_first_byte_is_an_error_event(claude: anthropic.Anthropic) -> None:
-    with pytest.raises(anthropic.APIStatusError, match="stream"), claude.messages.stream(
-        model=NOVA,
-        max_tokens=100,
-        messages=[{"role": "user", "content": "several words before it fails [[fault:stream-error]]"}],
-    ) as stream:
+    with (
+        pytest.raises(anthropic.APIStatusError, match="stream"),
+        claude.messages.stream(
+            model=NOVA,
+            max_tokens=100,
+            messages=[{"role": "user", "content": "several words before it fails [[fault:stream-error]]"}],
+        ) as stream,
+    ):
         for _ in stream.text_stream:
             pass
