@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 import relay
 from relay.http.errors import install_error_handlers
 from relay.http.middleware import RequestContextMiddleware
+from relay.http.security import AuthGate
 from relay.services.container import Services
 from relay.settings import get_settings
 
@@ -77,6 +78,8 @@ def create_app(routers: Sequence[APIRouter], services: Services | None = None) -
             seen.add(id(router))
             app.include_router(router)
     install_error_handlers(app)
+    # Added first, so it runs inside the request context: refused requests still get an id and a log line.
+    app.add_middleware(AuthGate, routes=[route for router in routers for route in router.routes])
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
     return app
 

@@ -2,6 +2,10 @@
 
 Results are cached per presented key for `ttl` seconds, so a revoked key stops working
 within that time and the hot path does no IO. Comparisons are constant-time.
+
+The stored record read for a key id is cached too (negative answers for a shorter time),
+so well-formed keys with made-up secrets or ids cost at most one GetItem per id and TTL,
+not one per request. Both caches are bounded and evict the least recently used entry.
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ from collections.abc import Callable
 
 from relay.errors import AuthenticationError, RelayError, ServiceUnavailableError
 from relay.observability import logger
-from relay.services.keys.models import ADMIN, Principal, hash_secret, parse_key
+from relay.services.keys.cache import Miss, TtlLru
+from relay.services.keys.models import ADMIN, ApiKey, Principal, hash_secret, parse_key
 from relay.services.keys.repository import ApiKeyRepository
 
 _MAX_CACHE = 4096
 _MAX_KEY_LENGTH = 256
+# A key id nobody holds is remembered briefly: long enough to absorb a flood of guesses,
+# short enough that an id created meanwhile on another instance works soon after.
+_NEGATIVE_TTL = 10.0
 
 
 __all__ = ["ADMIN", "Authenticator", "Principal"]
@@ -32,6 +40,7 @@ class Authenticator:
         *,
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
+        max_entries: int = _MAX_CACHE,
     ) -> None:
         self._admin_key_source = admin_key
         self._keys = keys
@@ -39,14 +48,16 @@ class Authenticator:
         self._clock = clock
         self._lock = threading.Lock()
         self._admin: tuple[bytes, float] | None = None
-        self._cache: dict[bytes, tuple[Principal | None, float]] = {}
+        self._cache: TtlLru[bytes, Principal | None] = TtlLru(max_entries, clock)
+        self._records: TtlLru[str, ApiKey | None] = TtlLru(max_entries, clock)
 
     def cached(self, presented: str) -> Principal | bool | None:
         """The cached verdict without IO: a Principal, None (known bad), or False (unknown)."""
-        entry = self._cache.get(_fingerprint(presented))
-        if entry is None or entry[1] <= self._clock():
-            return False
-        return entry[0]
+        verdict = self._cache.get(_fingerprint(presented))
+        return False if isinstance(verdict, Miss) else verdict
+
+    def cache_size(self) -> int:
+        return len(self._cache) + len(self._records)
 
     def authenticate(self, presented: str | None) -> Principal:
         """The principal for a presented key, or AuthenticationError. May do IO."""
@@ -66,10 +77,8 @@ class Authenticator:
 
     def forget(self, key_id: str) -> None:
         """Drop this instance's cached verdicts for a revoked key (others expire within the TTL)."""
-        with self._lock:
-            doomed = [fp for fp, (p, _) in self._cache.items() if p is not None and p.key_id == key_id]
-            for fingerprint in doomed:
-                self._cache.pop(fingerprint, None)
+        self._cache.drop_where(lambda _, p: p is not None and p.key_id == key_id)
+        self._records.drop_where(lambda k, _: k == key_id)
 
     def _verify(self, presented: str) -> Principal | None:
         if hmac.compare_digest(presented.encode("utf-8"), self._admin_key()):
@@ -78,10 +87,7 @@ class Authenticator:
         if parsed is None:
             return None
         key_id, secret = parsed
-        try:
-            record = self._keys.get(key_id)
-        except RelayError as exc:
-            raise ServiceUnavailableError("Could not verify the API key", retry_after=1) from exc
+        record = self._record(key_id)
         if record is None or not hmac.compare_digest(hash_secret(secret), record.key_hash):
             return None
         try:
@@ -89,6 +95,17 @@ class Authenticator:
         except RelayError:
             logger.warning("could not record API key use", extra={"key_id": key_id})
         return Principal(key_id=key_id, is_admin=False)
+
+    def _record(self, key_id: str) -> ApiKey | None:
+        cached = self._records.get(key_id)
+        if not isinstance(cached, Miss):
+            return cached
+        try:
+            record = self._keys.get(key_id)
+        except RelayError as exc:
+            raise ServiceUnavailableError("Could not verify the API key", retry_after=1) from exc
+        self._records.put(key_id, record, self._ttl if record is not None else min(self._ttl, _NEGATIVE_TTL))
+        return record
 
     def _admin_key(self) -> bytes:
         now = self._clock()
@@ -108,9 +125,7 @@ class Authenticator:
             return value
 
     def _remember(self, presented: str, verdict: Principal | None) -> None:
-        if len(self._cache) >= _MAX_CACHE:
-            self._cache.clear()  # bounded: random keys from a flood cannot grow memory
-        self._cache[_fingerprint(presented)] = (verdict, self._clock() + self._ttl)
+        self._cache.put(_fingerprint(presented), verdict, self._ttl)
 
 
 def _fingerprint(presented: str) -> bytes:
