@@ -39,6 +39,7 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
         deployments,
         docs,
         engines,
+        files,
         health,
         keys,
         models,
@@ -57,6 +58,7 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
         deployments.router,
         engines.router,
         testing_functions.router,
+        files.router,
         keys.router,
         admin_models.router,
     )

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from relay.services.dispatch.objects import ObjectBatchWorker
     from relay.services.dispatch.queue import QueueWorker
     from relay.services.embeddings import EmbeddingService
+    from relay.services.files.repository import FileRepository
+    from relay.services.files.service import FileService
     from relay.services.keys.auth import Authenticator
     from relay.services.keys.repository import ApiKeyRepository
     from relay.services.keys.service import ApiKeyService
@@ -334,6 +336,34 @@ class Services:
         from relay.services.dispatch.endpoints import endpoints
 
         return Dispatcher(endpoints(self))
+
+    @cached_property
+    def file_repository(self) -> FileRepository:
+        from relay.services.files.dynamodb import DynamoDBFileRepository
+
+        return DynamoDBFileRepository(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def files(self) -> FileService:
+        """`/v1/files`: the same body budget as dataset uploads (relay.settings), the same bucket."""
+        import boto3
+        from botocore.config import Config
+
+        from relay.backends.s3_uploads import S3Uploads
+        from relay.services.files.service import FileLimits, FileService
+
+        settings = self.settings
+        limits = FileLimits(
+            inline_max_bytes=settings.dataset_inline_max_bytes,
+            presigned_max_bytes=settings.dataset_presigned_max_bytes,
+            inline_download_bytes=settings.max_body_bytes,
+            url_ttl=int(settings.upload_url_ttl),
+        )
+        # SigV4 for the presigned POST's checksum fields, as object_store's client.
+        client = boto3.session.Session().client("s3", config=Config(signature_version="s3v4"))
+        return FileService(
+            self.file_repository, self.object_store, S3Uploads(client, settings.bucket_name), limits
+        )
 
     @cached_property
     def queue_worker(self) -> QueueWorker:
