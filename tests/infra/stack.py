@@ -28,6 +28,10 @@ INFERENCE_ROUTES = [
     ("/v1/invocations", "POST"),
     ("/v1/classification", "POST"),
     ("/v1/audio/transcriptions", "POST"),
+    ("/v1/messages", "POST"),
+    ("/v1/messages/count_tokens", "POST"),
+    ("/v1/responses", "POST"),
+    ("/v1/responses/{proxy+}", "ANY"),
 ]
 CONTROL_ROUTES = [
     ("/health", "GET"),

@@ -267,8 +267,21 @@ def test_data_plane_reads_but_does_not_manage(transformed: dict[str, Any]) -> No
         "bedrock:GetFoundationModel",
     }
     assert expected <= actions
+    # Writes are allowed only where stored responses live: items whose partition key is
+    # RESPONSE#<id>, and objects under responses/.
     forbidden = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan", "s3:PutObject", "s3:GetObject"}
-    assert not actions & forbidden
+    role = _role_of(transformed, "DataPlaneFunction")[1]
+    for statement in _allows(role):
+        granted = set(as_list(statement["Action"])) & forbidden
+        if not granted:
+            continue
+        assert "dynamodb:Scan" not in granted, statement
+        if any(a.startswith("dynamodb:") for a in granted):
+            condition = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            assert condition == ["RESPONSE#*"], statement
+        else:
+            resources = [json.dumps(r) for r in as_list(statement["Resource"])]
+            assert resources and all("/responses/*" in r for r in resources), statement
 
 
 def test_control_plane_manages_but_does_not_infer(transformed: dict[str, Any]) -> None:
