@@ -19,6 +19,7 @@ from relay.errors import RelayError
 from relay.protocol.deployments import CreateDeploymentRequest
 from relay.services.container import Services
 from relay.services.deployments.fakes import RecordingExecutions
+from relay.services.keys.models import ADMIN
 from relay.settings import Settings
 
 pytestmark = pytest.mark.functional
@@ -116,7 +117,7 @@ def test_base_model_deploys_scales_to_zero_comes_back_and_is_removed(
     body = CreateDeploymentRequest(
         training_job_id="tiny-local", checkpoint=0, name="fh-" + secrets.token_hex(3)
     )
-    made = stack.deployments.create(project, body)
+    made = stack.deployments.create(project, body, ADMIN)
     assert run(stack, f"{made.id}-create-1")["status"] == "Deployed"
     component = f"{PREFIX}-{made.id}"
     described = boto3.client("sagemaker").describe_inference_component(InferenceComponentName=component)
@@ -127,20 +128,20 @@ def test_base_model_deploys_scales_to_zero_comes_back_and_is_removed(
     later = time.time() + made.inactive_timeout + 120
     stack.deployment_worker.scaler._clock = lambda: later
     assert made.id in stack.deployment_worker.handle({"action": "scale"})["deactivated"]
-    assert stack.deployments.get(project, made.id).status == "Deactivated"
+    assert stack.deployments.get(project, made.id, ADMIN).status == "Deactivated"
     copies = boto3.client("sagemaker").describe_inference_component(InferenceComponentName=component)
     assert copies["RuntimeConfig"]["DesiredCopyCount"] == 0
     event = {"action": "reactivate", "deployment_id": made.id, "project_id": project}
     assert stack.deployment_worker.handle(event) == {"started": True}
     assert run(stack, f"{made.id}-reactivate-1")["status"] == "Deployed"
-    stack.deployments.delete(project, made.id)
+    stack.deployments.delete(project, made.id, ADMIN)
     run(stack, f"{made.id}-delete-1")
     wait_until_nothing_is_left()
 
 
 def test_a_failed_create_removes_what_it_made(stack: HostedServices, project: str) -> None:
     body = CreateDeploymentRequest(training_job_id="tiny-local", checkpoint=0)
-    made = stack.deployments.create(project, body)
+    made = stack.deployments.create(project, body, ADMIN)
     # Weights SageMaker can read but no container can load: the component fails after the
     # endpoint and the model were made.
     bucket = stack.settings.bucket_name
@@ -148,7 +149,7 @@ def test_a_failed_create_removes_what_it_made(stack: HostedServices, project: st
     boto3.client("s3").put_object(Bucket=bucket, Key=broken + "config.json", Body=b"not a model")
     stack.deployments.deployments.update(project, made.id, 0, model_data_url=f"s3://{bucket}/{broken}")
     assert run(stack, f"{made.id}-create-1")["status"] == "Failed"
-    failed = stack.deployments.get(project, made.id)
+    failed = stack.deployments.get(project, made.id, ADMIN)
     assert failed.failure_reason and failed.status == "Failed"
     # the fail step deletes the component and hands the rest to a delete execution
     assert run(stack, f"{made.id}-delete-1")["status"] == "Failed"
@@ -157,10 +158,10 @@ def test_a_failed_create_removes_what_it_made(stack: HostedServices, project: st
 
 def test_a_refused_model_fails_the_deployment_naming_why(stack: HostedServices, project: str) -> None:
     made = stack.deployments.create(
-        project, CreateDeploymentRequest(training_job_id="tiny-local", checkpoint=0)
+        project, CreateDeploymentRequest(training_job_id="tiny-local", checkpoint=0), ADMIN
     )
     bucket = stack.settings.bucket_name
     stack.deployments.deployments.update(project, made.id, 0, model_data_url=f"s3://{bucket}/nowhere/")
     assert run(stack, f"{made.id}-create-1")["status"] == "Failed"
-    assert "Could not access model data" in str(stack.deployments.get(project, made.id).failure_reason)
+    assert "Could not access model data" in str(stack.deployments.get(project, made.id, ADMIN).failure_reason)
     wait_until_nothing_is_left()

@@ -439,3 +439,40 @@ def test_engine_routes(api: Any, auth: dict[str, str], stack: DeploymentServices
     assert stack.invokes.submitted[-1] == {"action": "delete_engine", "engine_id": engine_id}
     stack.deployment_worker.handle(stack.invokes.submitted[-1])
     assert stack.hosting.resources() == EMPTY
+
+
+def test_another_keys_deployments_and_engines_are_404(
+    api: Any, auth: dict[str, str], stack: DeploymentServices
+) -> None:
+    def key(name: str) -> dict[str, str]:
+        created = api.post("/v1/keys", json={"name": name}, headers=auth)
+        assert created.status_code == 201, created.text
+        return {"Authorization": f"Bearer {created.json()['key']}"}
+
+    u, v = key("dep-u"), key("dep-v")
+    mine = api.post("/v1/projects", json={"name": "u"}, headers=u).json()["id"]
+    made = api.post(
+        f"/v1/projects/{mine}/deployments", json={"training_job_id": "tiny-local", "checkpoint": 0}, headers=u
+    )
+    assert made.status_code == 201, made.text
+    deployment = made.json()["id"]
+    engine = api.get(f"/v1/projects/{mine}/deployments/{deployment}", headers=u).json()["engine_id"]
+    for method, path in [
+        ("GET", f"/v1/projects/{mine}/deployments"),
+        ("GET", f"/v1/projects/{mine}/deployments/{deployment}"),
+        ("DELETE", f"/v1/projects/{mine}/deployments/{deployment}"),
+        ("POST", f"/v1/projects/{mine}/deployments/{deployment}/reactivate"),
+        ("GET", f"/v1/engines/{engine}"),
+        ("DELETE", f"/v1/engines/{engine}"),
+        ("POST", f"/v1/engines/{engine}/deactivate"),
+    ]:
+        error(api.request(method, path, headers=v), 404, "object_not_found")
+    theirs = api.post(
+        f"/v1/projects/{mine}/deployments", json={"training_job_id": "tiny-local", "checkpoint": 0}, headers=v
+    )
+    error(theirs, 404, "object_not_found")
+    assert engine not in {e["id"] for e in api.get("/v1/engines", headers=v).json()}
+    assert engine in {e["id"] for e in api.get("/v1/engines", headers=u).json()}
+    assert engine in {e["id"] for e in api.get("/v1/engines", headers=auth).json()}
+    assert api.delete(f"/v1/projects/{mine}/deployments/{deployment}", headers=u).status_code == 204
+    run(stack, f"{deployment}-delete-1")

@@ -32,10 +32,14 @@ from relay.services.deployments.schedules import ScheduleSync
 from relay.services.deployments.service import DeploymentService
 from relay.services.deployments.sources import SourceResolver
 from relay.services.deployments.worker import DeploymentWorker
+from relay.services.keys.models import ADMIN, Principal
+from relay.services.projects.models import Project
 
 pytestmark = pytest.mark.unit
 
 PROJECT = "ms-0123456789abcdef"
+OWNER = Principal(key_id="k-owner", is_admin=False)
+OTHER = Principal(key_id="k-other", is_admin=False)
 EMPTY = {"models": [], "endpoint_configs": [], "endpoints": [], "components": []}
 
 
@@ -75,7 +79,15 @@ class World:
         self.service = DeploymentService(
             deployments=self.deployments,
             engines=self.engines,
-            projects=type("Projects", (), {"get": staticmethod(lambda p: p if p == PROJECT else None)})(),
+            projects=type(
+                "Projects",
+                (),
+                {
+                    "get": staticmethod(
+                        lambda p: Project(p, "p", 1, 1, owner=OWNER.key_id) if p == PROJECT else None
+                    )
+                },
+            )(),
             sources=SourceResolver(self.checkpoints, "bucket"),
             lifecycle=lifecycle,
             schedules=ScheduleSync(
@@ -131,7 +143,7 @@ class World:
         self.checkpoints.add(PROJECT, TrainingJobView("tr-busy", "Running", "tiny-local", "text-generation"))
 
     def create(self, **body: Any) -> Any:
-        return self.service.create(PROJECT, CreateDeploymentRequest.model_validate(body))
+        return self.service.create(PROJECT, CreateDeploymentRequest.model_validate(body), OWNER)
 
     def run(self, name: str, limit: int = 20) -> dict[str, Any]:
         """Drive one execution as the state machine does: the action step, then polls until done."""
@@ -168,13 +180,13 @@ def test_create_deploys_and_delete_removes_everything(world: World) -> None:
     model = world.hosting.models[world.names.model(made.id)]
     assert model["data"] == "s3://bucket/c5/" and "djl-inference" in model["image"]
     assert model["env"]["RELAY_TASK_TYPE"] == "text-generation" and model["role"] == "arn:sm-role"
-    engine = world.engine_service.get(made.engine_id)
+    engine = world.engine_service.get(made.engine_id, OWNER)
     assert engine.status == "Active" and [d.id for d in engine.deployments] == [made.id]
-    world.service.delete(PROJECT, made.id)
+    world.service.delete(PROJECT, made.id, OWNER)
     assert world.status(made.id) == "Terminated" and "my-bot" not in world.registry.entries
     world.run(f"{made.id}-delete-1")
     assert world.hosting.resources() == EMPTY
-    assert world.engine_service.get(made.engine_id).status == "Inactive"
+    assert world.engine_service.get(made.engine_id, OWNER).status == "Inactive"
 
 
 def test_a_second_deployment_shares_the_engine(world: World) -> None:
@@ -186,7 +198,7 @@ def test_a_second_deployment_shares_the_engine(world: World) -> None:
     assert first.name == first.id
     world.run(f"{first.id}-create-1")
     world.run(f"{second.id}-create-1")
-    world.service.delete(PROJECT, first.id)
+    world.service.delete(PROJECT, first.id, OWNER)
     world.run(f"{first.id}-delete-1")
     # the endpoint stays for the deployment still on it
     assert world.hosting.resources()["endpoints"] == [world.names.endpoint(first.engine_id)]
@@ -294,7 +306,7 @@ def test_delete_while_deploying_cancels_and_the_create_execution_cleans_up(world
     made = world.create(training_job_id="tr-chat", checkpoint=5)
     payload = world.executions.started[f"{made.id}-create-1"]
     world.worker.handle({"step": "create", **payload})
-    world.service.delete(PROJECT, made.id)
+    world.service.delete(PROJECT, made.id, OWNER)
     assert world.status(made.id) == "Cancelled"
     world.run(f"{made.id}-delete-1")
     for _ in range(3):
@@ -322,12 +334,12 @@ def test_idle_deployments_scale_to_zero_and_reactivate_once(world: World) -> Non
     assert world.worker.handle(event) == {"started": False}
     assert world.status(made.id) == "Reactivating"
     with pytest.raises(BadRequestError, match="already Reactivating"):
-        world.service.reactivate(PROJECT, made.id)
+        world.service.reactivate(PROJECT, made.id, OWNER)
     assert world.run(f"{made.id}-reactivate-1")["status"] == "Deployed"
     state = world.hosting.component(component)
     assert state is not None and state.current_copies == 1
     with pytest.raises(BadRequestError, match="already Deployed"):
-        world.service.reactivate(PROJECT, made.id)
+        world.service.reactivate(PROJECT, made.id, OWNER)
 
 
 def test_schedules_start_and_stop_a_deployment(world: World) -> None:
@@ -351,7 +363,7 @@ def test_schedules_start_and_stop_a_deployment(world: World) -> None:
     assert world.status(made.id) == "Deactivated"
     world.worker.handle(start["payload"])
     assert world.run(f"{made.id}-reactivate-1")["status"] == "Deployed"
-    world.service.delete(PROJECT, made.id)
+    world.service.delete(PROJECT, made.id, OWNER)
     assert world.schedule_port.schedules == {}
 
 
@@ -365,7 +377,7 @@ def test_adapters_sit_on_the_base_component(world: World) -> None:
     assert spec.base_component == world.names.component(base.id) and spec.artifact_url == "s3://bucket/l2/"
     assert world.names.model(adapter.id) not in world.hosting.models
     with pytest.raises(ConflictError, match="lora"):
-        world.service.delete(PROJECT, base.id)
+        world.service.delete(PROJECT, base.id, OWNER)
     # without a base on the engine an adapter is served merged onto the staged base weights
     other = World()
     alone = other.create(training_job_id="tr-lora", checkpoint=2)
@@ -386,43 +398,46 @@ def test_engine_operations(world: World) -> None:
                     "management_config": {"inactive_duration": 1200},
                 },
             }
-        )
+        ),
+        OWNER,
     )
     engine_id = view.engine.id
     assert view.status == "Inactive" and view.engine.inactive_timeout == 1200
     assert world.hosting.resources() == EMPTY  # no endpoint until something is deployed
     with pytest.raises(BadRequestError, match="only an Active engine"):
-        world.engine_service.deactivate(engine_id)
+        world.engine_service.deactivate(engine_id, OWNER)
     with pytest.raises(BadRequestError, match="serves tiny-local for classification"):
         world.service.deploy_on_engine(
-            engine_id, DeployOnEngineRequest(project_id=PROJECT, training_id="tr-chat", checkpoint=5)
+            engine_id, DeployOnEngineRequest(project_id=PROJECT, training_id="tr-chat", checkpoint=5), OWNER
         )
     made = world.service.deploy_on_engine(
-        engine_id, DeployOnEngineRequest(project_id=PROJECT, training_id="tr-cls", checkpoint=4, name="clf")
+        engine_id,
+        DeployOnEngineRequest(project_id=PROJECT, training_id="tr-cls", checkpoint=4, name="clf"),
+        OWNER,
     )
     assert made.inactive_timeout == 1200 and world.registry.entries["clf"].labels == ("neg", "pos")
     world.run(f"{made.id}-create-1")
-    assert [e.engine.id for e in world.engine_service.list(task_type="classification")] == [engine_id]
-    assert world.engine_service.list(base_model_name="Llama-3.2-1B-Instruct") == []
-    world.engine_service.deactivate(engine_id)
+    assert [e.engine.id for e in world.engine_service.list(OWNER, task_type="classification")] == [engine_id]
+    assert world.engine_service.list(OWNER, base_model_name="Llama-3.2-1B-Instruct") == []
+    world.engine_service.deactivate(engine_id, OWNER)
     assert world.status(made.id) == "Deactivated"
     world.worker.handle(world.invokes.submitted[-1])
     state = world.hosting.component(world.names.component(made.id))
     assert state is not None and state.desired_copies == 0
-    world.engine_service.reactivate(engine_id)
+    world.engine_service.reactivate(engine_id, OWNER)
     with pytest.raises(BadRequestError):
-        world.engine_service.reactivate(engine_id)
+        world.engine_service.reactivate(engine_id, OWNER)
     world.run(f"{made.id}-reactivate-1")
     with pytest.raises(ConflictError, match="clf"):
-        world.engine_service.delete(engine_id)
+        world.engine_service.delete(engine_id, OWNER)
     with pytest.raises(NotFoundError):
-        world.engine_service.undeploy(engine_id, "nope")
-    world.engine_service.undeploy(engine_id, "clf")
+        world.engine_service.undeploy(engine_id, "nope", OWNER)
+    world.engine_service.undeploy(engine_id, "clf", OWNER)
     assert world.status(made.id) == "Terminated"
     world.run(f"{made.id}-delete-1")
-    world.engine_service.delete(engine_id)
+    world.engine_service.delete(engine_id, OWNER)
     with pytest.raises(NotFoundError):
-        world.engine_service.get(engine_id)
+        world.engine_service.get(engine_id, OWNER)
     world.worker.handle(world.invokes.submitted[-1])
     world.hosting.endpoint_status(world.names.endpoint(engine_id))
     assert world.hosting.resources() == EMPTY and world.engines.items == {}
@@ -443,7 +458,8 @@ def test_scheduled_engines_get_their_schedules(world: World) -> None:
                     },
                 },
             }
-        )
+        ),
+        OWNER,
     )
     assert view.engine.task_type == "text-generation" and view.engine.management_type == "schedule"
     stop = world.schedule_port.schedules[f"relay-test-{view.engine.id}-stop"]
@@ -463,24 +479,27 @@ def test_scheduled_engines_get_their_schedules(world: World) -> None:
                         },
                     },
                 }
-            )
+            ),
+            OWNER,
         )
     assert caught.value.param == "resource_management_config.management_config.end_time"
     with pytest.raises(
         BadRequestError, match="serves text-generation, classification, regression, not embedding"
     ):
-        world.engine_service.create(CreateEngineRequest(base_model="tiny-local", task_type="embedding"))
+        world.engine_service.create(
+            CreateEngineRequest(base_model="tiny-local", task_type="embedding"), OWNER
+        )
     with pytest.raises(BadRequestError) as unknown:
-        world.engine_service.create(CreateEngineRequest(base_model="gpt-9"))
+        world.engine_service.create(CreateEngineRequest(base_model="gpt-9"), OWNER)
     assert unknown.value.param == "base_model"
 
 
 def test_engine_teardown_waits_for_its_components(world: World) -> None:
     made = world.create(training_job_id="tr-chat", checkpoint=5)
     world.run(f"{made.id}-create-1")
-    world.service.delete(PROJECT, made.id)
+    world.service.delete(PROJECT, made.id, OWNER)
     world.hosting.settle = 3  # the component is still deleting when the engine goes
-    world.engine_service.delete(made.engine_id)
+    world.engine_service.delete(made.engine_id, OWNER)
     assert world.worker.handle(world.invokes.submitted[-1]) == {"deleted": False}
     assert world.hosting.endpoints and made.engine_id in world.engines.items
     for _ in range(6):
@@ -492,8 +511,29 @@ def test_engine_teardown_waits_for_its_components(world: World) -> None:
 def test_the_scaler_removes_what_a_failed_delete_left(world: World) -> None:
     made = world.create(training_job_id="tr-chat", checkpoint=5)
     world.run(f"{made.id}-create-1")
-    world.service.delete(PROJECT, made.id)  # its delete execution never runs
+    world.service.delete(PROJECT, made.id, OWNER)  # its delete execution never runs
     assert world.hosting.components
     for _ in range(4):
         world.worker.handle({"action": "scale"})
     assert world.hosting.resources() == EMPTY
+
+
+def test_other_keys_see_no_deployments_or_engines_of_this_project(world: World) -> None:
+    made = world.create(training_job_id="tr-chat", checkpoint=5, name="mine")
+    for call in (
+        lambda: world.service.list(PROJECT, OTHER),
+        lambda: world.service.get(PROJECT, made.id, OTHER),
+        lambda: world.service.delete(PROJECT, made.id, OTHER),
+        lambda: world.service.create(
+            PROJECT, CreateDeploymentRequest(training_job_id="tr-chat", checkpoint=5), OTHER
+        ),
+        lambda: world.engine_service.get(made.engine_id, OTHER),
+        lambda: world.engine_service.deactivate(made.engine_id, OTHER),
+    ):
+        with pytest.raises(NotFoundError):
+            call()
+    assert world.engine_service.list(OTHER) == []
+    assert [v.engine.id for v in world.engine_service.list(ADMIN)] == [made.engine_id]
+    assert world.service.get(PROJECT, made.id, ADMIN).name == "mine"
+    # another key's engine is never picked for a new deployment
+    assert world.engines.items[made.engine_id].owner == OWNER.key_id

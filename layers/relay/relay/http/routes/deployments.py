@@ -14,6 +14,7 @@ from relay.protocol.deployments import (
     ScheduleConfig,
 )
 from relay.services.deployments.models import Deployment
+from relay.services.keys.models import Principal
 
 router = APIRouter(prefix="/v1/projects/{project_id}/deployments", dependencies=[Depends(require_key)])
 
@@ -55,31 +56,44 @@ def deployment_detail(deployment: Deployment) -> DeploymentDetail:
 
 @router.post("", status_code=201, response_model=DeploymentSummary)
 async def create_deployment(
-    project_id: str, body: CreateDeploymentRequest, request: Request
+    project_id: str,
+    body: CreateDeploymentRequest,
+    request: Request,
+    principal: Principal = Depends(require_key),
 ) -> DeploymentSummary:
-    deployment = await run_in_threadpool(services_of(request).deployments.create, project_id, body)
+    deployment = await run_in_threadpool(services_of(request).deployments.create, project_id, body, principal)
     return deployment_summary(deployment)
 
 
 @router.get("", response_model=list[DeploymentSummary])
-async def list_deployments(project_id: str, request: Request) -> list[DeploymentSummary]:
-    found = await run_in_threadpool(services_of(request).deployments.list, project_id)
+async def list_deployments(
+    project_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> list[DeploymentSummary]:
+    found = await run_in_threadpool(services_of(request).deployments.list, project_id, principal)
     return [deployment_summary(d) for d in found]
 
 
 @router.get("/{deployment_id}", response_model=DeploymentDetail)
-async def get_deployment(project_id: str, deployment_id: str, request: Request) -> DeploymentDetail:
-    found = await run_in_threadpool(services_of(request).deployments.get, project_id, deployment_id)
+async def get_deployment(
+    project_id: str, deployment_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> DeploymentDetail:
+    found = await run_in_threadpool(
+        services_of(request).deployments.get, project_id, deployment_id, principal
+    )
     return deployment_detail(found)
 
 
 @router.delete("/{deployment_id}", status_code=204)
-async def delete_deployment(project_id: str, deployment_id: str, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).deployments.delete, project_id, deployment_id)
+async def delete_deployment(
+    project_id: str, deployment_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).deployments.delete, project_id, deployment_id, principal)
     return Response(status_code=204)
 
 
 @router.post("/{deployment_id}/reactivate", status_code=204)
-async def reactivate_deployment(project_id: str, deployment_id: str, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).deployments.reactivate, project_id, deployment_id)
+async def reactivate_deployment(
+    project_id: str, deployment_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).deployments.reactivate, project_id, deployment_id, principal)
     return Response(status_code=204)

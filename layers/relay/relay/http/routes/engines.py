@@ -18,6 +18,7 @@ from relay.protocol.deployments import (
 )
 from relay.services.deployments.engines import EngineView, management_config
 from relay.services.deployments.models import SERVER_TYPE
+from relay.services.keys.models import Principal
 
 router = APIRouter(prefix="/v1/engines", dependencies=[Depends(require_key)])
 
@@ -60,8 +61,10 @@ def engine_detail(view: EngineView) -> InferenceEngineDetail:
 
 
 @router.post("", status_code=201, response_model=InferenceEngineSummary)
-async def create_engine(body: CreateEngineRequest, request: Request) -> InferenceEngineSummary:
-    view = await run_in_threadpool(services_of(request).engines.create, body)
+async def create_engine(
+    body: CreateEngineRequest, request: Request, principal: Principal = Depends(require_key)
+) -> InferenceEngineSummary:
+    view = await run_in_threadpool(services_of(request).engines.create, body, principal)
     return engine_summary(view)
 
 
@@ -70,44 +73,56 @@ async def list_engines(
     request: Request,
     base_model: str | None = Query(default=None, max_length=256),
     task_type: str | None = Query(default=None, max_length=64),
+    principal: Principal = Depends(require_key),
 ) -> list[InferenceEngineSummary]:
-    views = await run_in_threadpool(services_of(request).engines.list, base_model, task_type)
+    views = await run_in_threadpool(services_of(request).engines.list, principal, base_model, task_type)
     return [engine_summary(v) for v in views]
 
 
 @router.get("/{engine_id}", response_model=InferenceEngineDetail)
-async def get_engine(engine_id: str, request: Request) -> InferenceEngineDetail:
-    view = await run_in_threadpool(services_of(request).engines.get, engine_id)
+async def get_engine(
+    engine_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> InferenceEngineDetail:
+    view = await run_in_threadpool(services_of(request).engines.get, engine_id, principal)
     return engine_detail(view)
 
 
 @router.delete("/{engine_id}", status_code=204)
-async def delete_engine(engine_id: str, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).engines.delete, engine_id)
+async def delete_engine(
+    engine_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).engines.delete, engine_id, principal)
     return Response(status_code=204)
 
 
 @router.post("/{engine_id}/deploy", status_code=201, response_model=DeploymentSummary)
 async def deploy_on_engine(
-    engine_id: str, body: DeployOnEngineRequest, request: Request
+    engine_id: str, body: DeployOnEngineRequest, request: Request, principal: Principal = Depends(require_key)
 ) -> DeploymentSummary:
-    deployment = await run_in_threadpool(services_of(request).deployments.deploy_on_engine, engine_id, body)
+    service = services_of(request).deployments
+    deployment = await run_in_threadpool(service.deploy_on_engine, engine_id, body, principal)
     return deployment_summary(deployment)
 
 
 @router.post("/{engine_id}/undeploy", status_code=204)
-async def undeploy_from_engine(engine_id: str, body: UndeployRequest, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).engines.undeploy, engine_id, body.deployment_name)
+async def undeploy_from_engine(
+    engine_id: str, body: UndeployRequest, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).engines.undeploy, engine_id, body.deployment_name, principal)
     return Response(status_code=204)
 
 
 @router.post("/{engine_id}/reactivate", status_code=204)
-async def reactivate_engine(engine_id: str, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).engines.reactivate, engine_id)
+async def reactivate_engine(
+    engine_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).engines.reactivate, engine_id, principal)
     return Response(status_code=204)
 
 
 @router.post("/{engine_id}/deactivate", status_code=204)
-async def deactivate_engine(engine_id: str, request: Request) -> Response:
-    await run_in_threadpool(services_of(request).engines.deactivate, engine_id)
+async def deactivate_engine(
+    engine_id: str, request: Request, principal: Principal = Depends(require_key)
+) -> Response:
+    await run_in_threadpool(services_of(request).engines.deactivate, engine_id, principal)
     return Response(status_code=204)

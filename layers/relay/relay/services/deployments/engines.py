@@ -19,6 +19,8 @@ from relay.services.deployments.models import Deployment, Engine, NotConfiguredE
 from relay.services.deployments.schedules import parse_schedule
 from relay.services.deployments.service import ENGINE_PREFIX, DeploymentService, new_id
 from relay.services.deployments.sources import BASE_TASKS
+from relay.services.keys.access import can_see, owner_of
+from relay.services.keys.models import Principal
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class EngineService:
             raise NotConfiguredError("Engines are not configured here: DEPLOYER_FUNCTION_NAME is not set")
         return self._worker
 
-    def create(self, body: CreateEngineRequest) -> EngineView:
+    def create(self, body: CreateEngineRequest, principal: Principal) -> EngineView:
         spec = base_model(body.base_model)
         if spec is None:
             raise BadRequestError(
@@ -84,6 +86,7 @@ class EngineService:
             management_type=management,  # type: ignore[arg-type]
             inactive_timeout=timeout,
             schedule=schedule,
+            owner=owner_of(principal),
         )
         if schedule is not None and self._service.schedules is not None:
             self._service.schedules.apply("engine", engine_id, schedule, None)
@@ -96,22 +99,23 @@ class EngineService:
         return self._view(engine)
 
     def list(
-        self, base_model_name: str | None = None, task_type: str | None = None
+        self, principal: Principal, base_model_name: str | None = None, task_type: str | None = None
     ) -> builtins.list[EngineView]:
         engines = [
             e
             for e in self._engines.list()
             if e.state == "active"
+            and can_see(principal, e.owner)
             and (base_model_name is None or e.base_model == base_model_name)
             and (task_type is None or e.task_type == task_type)
         ]
         return [self._view(e) for e in engines]
 
-    def get(self, engine_id: str) -> EngineView:
-        return self._view(self._service.engine(engine_id))
+    def get(self, engine_id: str, principal: Principal) -> EngineView:
+        return self._view(self._service.engine(engine_id, principal))
 
-    def deactivate(self, engine_id: str) -> None:
-        view = self.get(engine_id)
+    def deactivate(self, engine_id: str, principal: Principal) -> None:
+        view = self.get(engine_id, principal)
         if view.status != st.ENGINE_ACTIVE:
             raise BadRequestError(
                 f"Engine {engine_id} is {view.status}; only an Active engine can be deactivated"
@@ -123,8 +127,8 @@ class EngineService:
         # The deployer sets the copy counts to 0 (the scaler also reconciles any it missed).
         worker.submit({"action": "schedule", "target": "engine", "id": engine_id, "state": "stop"})
 
-    def reactivate(self, engine_id: str) -> None:
-        view = self.get(engine_id)
+    def reactivate(self, engine_id: str, principal: Principal) -> None:
+        view = self.get(engine_id, principal)
         if view.status != st.ENGINE_INACTIVE:
             raise BadRequestError(
                 f"Engine {engine_id} is {view.status}; it is already deployed or reactivating"
@@ -135,17 +139,17 @@ class EngineService:
         for deployment in asleep:
             self._lifecycle.start_reactivation(deployment)
 
-    def undeploy(self, engine_id: str, deployment_name: str) -> None:
-        view = self.get(engine_id)
+    def undeploy(self, engine_id: str, deployment_name: str, principal: Principal) -> None:
+        view = self.get(engine_id, principal)
         found = next((d for d in view.deployments if d.name == deployment_name), None)
         if found is None:
             raise NotFoundError(
                 f"Engine {engine_id} has no deployment named '{deployment_name}'", param="deployment_name"
             )
-        self._service.delete(found.project_id, found.id)
+        self._service.delete(found.project_id, found.id, principal)
 
-    def delete(self, engine_id: str) -> None:
-        view = self.get(engine_id)
+    def delete(self, engine_id: str, principal: Principal) -> None:
+        view = self.get(engine_id, principal)
         if view.deployments:
             names = ", ".join(d.name for d in view.deployments)
             raise ConflictError(f"Engine {engine_id} still has deployments ({names}); undeploy them first")

@@ -108,6 +108,8 @@ class Engine:
     schedule: Schedule | None = None
     last_access_timestamp: int | None = None
     state: EngineState = "active"
+    # The key that created it (directly or by a deployment); other keys do not see it.
+    owner: str | None = None
 
 
 class NotConfiguredError(RelayError):

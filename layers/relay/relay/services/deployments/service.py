@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from relay.catalogue import base_model
-from relay.errors import BadRequestError, ConflictError, NotFoundError, RelayError
+from relay.errors import BadRequestError, ConflictError, RelayError
 from relay.observability import logger
 from relay.protocol.deployments import CreateDeploymentRequest, DeployOnEngineRequest
 from relay.services.deployments import status as st
@@ -33,6 +33,10 @@ from relay.services.deployments.repository import (
 )
 from relay.services.deployments.schedules import ScheduleSync, parse_schedule
 from relay.services.deployments.sources import DeploySource, SourceResolver
+from relay.services.keys.access import can_see, owner_of
+from relay.services.keys.models import Principal
+from relay.services.projects.models import Project
+from relay.services.projects.service import require_owned
 
 DEPLOYMENT_PREFIX = "dp-"
 ENGINE_PREFIX = "engine-"
@@ -43,7 +47,7 @@ def new_id(prefix: str) -> str:
 
 
 class ProjectLookup(Protocol):
-    def get(self, project_id: str) -> object | None: ...
+    def get(self, project_id: str) -> Project | None: ...
 
 
 class DeploymentService:
@@ -68,36 +72,36 @@ class DeploymentService:
 
     # --- reading ---
 
-    def _project(self, project_id: str) -> None:
-        if self.projects.get(project_id) is None:
-            raise NotFoundError(f"No project with id '{project_id}'")
+    def _project(self, project_id: str, principal: Principal) -> None:
+        # Another key's project is 404, as its datasets and training jobs are.
+        require_owned(self.projects, project_id, principal)
 
-    def list(self, project_id: str) -> builtins.list[Deployment]:
-        self._project(project_id)
+    def list(self, project_id: str, principal: Principal) -> builtins.list[Deployment]:
+        self._project(project_id, principal)
         return self.deployments.list(project_id)
 
-    def get(self, project_id: str, deployment_id: str) -> Deployment:
-        self._project(project_id)
+    def get(self, project_id: str, deployment_id: str, principal: Principal) -> Deployment:
+        self._project(project_id, principal)
         found = self.deployments.get(project_id, deployment_id)
         if found is None:
             raise deployment_not_found(deployment_id)
         return found
 
-    def engine(self, engine_id: str) -> Engine:
+    def engine(self, engine_id: str, principal: Principal) -> Engine:
         found = self.engines.get(engine_id)
-        if found is None or found.state != "active":
+        if found is None or found.state != "active" or not can_see(principal, found.owner):
             raise engine_not_found(engine_id)
         return found
 
     # --- creating ---
 
-    def create(self, project_id: str, body: CreateDeploymentRequest) -> Deployment:
-        self._project(project_id)
+    def create(self, project_id: str, body: CreateDeploymentRequest, principal: Principal) -> Deployment:
+        self._project(project_id, principal)
         source = self.sources.resolve(
             project_id, body.training_job_id, body.checkpoint, param="training_job_id"
         )
         schedule = parse_schedule(body.schedule.model_dump()) if body.schedule else None
-        engine = self._compatible_engine(source)
+        engine = self._compatible_engine(source, principal)
         return self._place(
             engine,
             is_new=self.engines.get(engine.id) is None,
@@ -109,9 +113,11 @@ class DeploymentService:
             schedule=schedule,
         )
 
-    def deploy_on_engine(self, engine_id: str, body: DeployOnEngineRequest) -> Deployment:
-        engine = self.engine(engine_id)
-        self._project(body.project_id)
+    def deploy_on_engine(
+        self, engine_id: str, body: DeployOnEngineRequest, principal: Principal
+    ) -> Deployment:
+        engine = self.engine(engine_id, principal)
+        self._project(body.project_id, principal)
         source = self.sources.resolve(body.project_id, body.training_id, body.checkpoint, param="training_id")
         if (source.base_model, source.task_type) != (engine.base_model, engine.task_type):
             raise BadRequestError(
@@ -130,11 +136,13 @@ class DeploymentService:
             schedule=None,
         )
 
-    def _compatible_engine(self, source: DeploySource) -> Engine:
-        """An active idle-managed engine for the base model and task, or a new one (not yet stored)."""
+    def _compatible_engine(self, source: DeploySource, principal: Principal) -> Engine:
+        """An active idle-managed engine of this key for the base model and task, or a new one
+        (not yet stored)."""
         for engine in self.engines.list():
             if (
                 engine.state == "active"
+                and can_see(principal, engine.owner)
                 and engine.management_type == "inactive_timeout"
                 and (engine.base_model, engine.task_type) == (source.base_model, source.task_type)
             ):
@@ -149,6 +157,7 @@ class DeploymentService:
             instance_type=source.spec.serving.instance_type,
             created_at=now,
             updated_at=now,
+            owner=owner_of(principal),
         )
 
     def _base_component(self, engine: Engine, source: DeploySource) -> str | None:
@@ -241,9 +250,9 @@ class DeploymentService:
 
     # --- ending and reactivating ---
 
-    def delete(self, project_id: str, deployment_id: str) -> Deployment:
+    def delete(self, project_id: str, deployment_id: str, principal: Principal) -> Deployment:
         """Cancel or terminate; the delete execution removes the component. Ended ones stay as they are."""
-        deployment = self.get(project_id, deployment_id)
+        deployment = self.get(project_id, deployment_id, principal)
         target = st.deletion_status(deployment.status)
         if target is None:
             return deployment
@@ -265,8 +274,8 @@ class DeploymentService:
         self.lifecycle.start(ended, "delete")
         return ended
 
-    def reactivate(self, project_id: str, deployment_id: str) -> None:
-        deployment = self.get(project_id, deployment_id)
+    def reactivate(self, project_id: str, deployment_id: str, principal: Principal) -> None:
+        deployment = self.get(project_id, deployment_id, principal)
         if deployment.status in (st.DEPLOYED, st.REACTIVATING):
             raise BadRequestError(f"Deployment {deployment.name} is already {deployment.status}")
         if deployment.status != st.DEACTIVATED:
