@@ -378,6 +378,16 @@ def test_adapters_sit_on_the_base_component(world: World) -> None:
     assert world.names.model(adapter.id) not in world.hosting.models
     with pytest.raises(ConflictError, match="lora"):
         world.service.delete(PROJECT, base.id, OWNER)
+    # the base scaled to zero takes its adapters down; calling an adapter brings both back
+    world.clock.now += 4000
+    assert base.id in world.worker.handle({"action": "scale"})["deactivated"]
+    assert world.status(adapter.id) == "Deactivated"
+    world.worker.handle({"action": "reactivate", "deployment_id": adapter.id, "project_id": PROJECT})
+    payload = world.executions.started[f"{adapter.id}-reactivate-1"]
+    assert world.worker.handle({"step": "reactivate", **payload})["done"] is False
+    assert world.status(base.id) == "Reactivating"  # woken by its adapter
+    assert world.run(f"{base.id}-reactivate-1")["status"] == "Deployed"
+    assert world.worker.handle({"step": "poll", **payload})["status"] == "Deployed"
     # without a base on the engine an adapter is served merged onto the staged base weights
     other = World()
     alone = other.create(training_job_id="tr-lora", checkpoint=2)

@@ -52,6 +52,11 @@ class Scaler:
         if moved is None:
             return False
         self.resources.set_copies(moved, 0)
+        # Adapters run in this component's copies: with none left they cannot serve either.
+        component = self.names.component(moved.id)
+        for adapter in self.lifecycle.deployments.on_engine(moved.engine_id):
+            if adapter.base_component == component and adapter.status == st.DEPLOYED:
+                self.lifecycle.try_move(adapter, st.DEACTIVATED)
         return True
 
     def scale(self) -> dict[str, Any]:
