@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from relay_cli import __version__
-from relay_cli.errors import CliError
+from relay_cli.output import CliError
 
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 

@@ -15,8 +15,7 @@ from rich.markup import escape
 
 from relay_cli import __version__
 from relay_cli.commands import chat, datasets, deployments, resources, status, training
-from relay_cli.errors import CliError
-from relay_cli.output import err_console
+from relay_cli.output import CliError, err_console
 from relay_cli.session import Session
 
 app = typer.Typer(

@@ -13,6 +13,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+
+class CliError(Exception):
+    """`relay` prints its message and exits with its code, no traceback.
+
+    Typer vendors its own click, so click's exception classes are not the ones Typer catches;
+    `main.run` catches this one instead.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def format_message(self) -> str:
+        return self.message
+
+
 console = Console(highlight=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, emoji=False)
 

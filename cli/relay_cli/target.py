@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from relay_cli.errors import CliError
+from relay_cli.output import CliError
 
 STATE_FILE_ENV = "RELAY_LOCAL_STATE_FILE"
 STATE_FILE_NAME = ".relay-local.json"

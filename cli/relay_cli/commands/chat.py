@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from relay_cli.errors import CliError
-from relay_cli.output import JsonOption, console, emit_json, err_console
+from relay_cli.output import CliError, JsonOption, console, emit_json, err_console
 from relay_cli.session import session_of
 
 HELP = "Commands: /reset clears the history, /system TEXT sets the system prompt, /exit (or Ctrl-D) leaves."

@@ -15,8 +15,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from relay_cli.api import Api, ApiError
-from relay_cli.errors import CliError
-from relay_cli.output import JsonOption, console, err_console, fields, show, table, when
+from relay_cli.output import CliError, JsonOption, console, err_console, fields, show, table, when
 from relay_cli.session import session_of
 
 app = typer.Typer(

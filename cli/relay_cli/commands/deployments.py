@@ -8,8 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from relay_cli.api import Api
-from relay_cli.errors import CliError
-from relay_cli.output import JsonOption, console, err_console, fields, show, table, when
+from relay_cli.output import CliError, JsonOption, console, err_console, fields, show, table, when
 from relay_cli.session import session_of
 
 app = typer.Typer(help="Deployments: a training checkpoint served as a model id.", no_args_is_help=True)
