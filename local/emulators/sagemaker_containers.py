@@ -79,6 +79,8 @@ def openai(body: dict[str, Any], stream: bool) -> Any:
     kind = "chat.completion" if chat else "text_completion"
     if not stream:
         text = " ".join(words)
+        if not chat and body.get("echo"):
+            text = f"{body['prompt']} {text}"
         choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
         choice.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
         return {

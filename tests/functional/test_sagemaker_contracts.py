@@ -46,3 +46,31 @@ def test_tgi_gets_a_model_field(client: TestClient, auth: dict[str, str]) -> Non
     body = {"model": "emu-tgi/test", "messages": [{"role": "user", "content": "hi"}]}
     response = client.post("/v1/chat/completions", json=body, headers=auth)
     assert response.status_code == 200, response.text
+
+
+def test_completions_on_an_openai_container_pass_through_as_completions(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    # The emulated vLLM continues a prompt ("Continuing: ...") and answers a chat with "You said".
+    body = {"model": "emu-chat/test", "prompt": "once upon a time", "max_tokens": 16}
+    answer = client.post("/v1/completions", json=body, headers=auth)
+    assert answer.status_code == 200, answer.text
+    completion = answer.json()
+    assert completion["object"] == "text_completion"
+    assert completion["model"] == "emu-chat/test"
+    assert completion["choices"][0]["text"] == "Continuing: once upon a time"
+    echoed = client.post("/v1/completions", json={**body, "echo": True}, headers=auth)
+    assert echoed.status_code == 200, echoed.text
+    assert echoed.json()["choices"][0]["text"] == "once upon a time Continuing: once upon a time"
+    frames = sse(client.post("/v1/completions", json={**body, "stream": True}, headers=auth))
+    assert frames[-1] == "[DONE]"
+    text = "".join(c["choices"][0]["text"] for c in frames[:-1] if c["choices"])
+    assert text == "Continuing: once upon a time"
+    assert all(c["object"] == "text_completion" and "usage" not in c for c in frames[:-1])
+
+
+def test_completions_on_tgi_still_go_through_chat(client: TestClient, auth: dict[str, str]) -> None:
+    body = {"model": "emu-tgi/test", "prompt": "hello there"}
+    answer = client.post("/v1/completions", json=body, headers=auth)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["choices"][0]["text"] == "You said — hello there"

@@ -36,10 +36,20 @@ class CompletionRequest(BaseModel):
         return dict(self.model_extra or {})
 
 
+class CompletionLogprobs(BaseModel):
+    """Token log probabilities, as OpenAI-compatible containers (vLLM, SGLang) return them."""
+
+    text_offset: list[int] | None = None
+    token_logprobs: list[float | None] | None = None
+    tokens: list[str] | None = None
+    top_logprobs: list[dict[str, float] | None] | None = None
+
+
 class CompletionChoice(BaseModel):
     finish_reason: Literal["stop", "length", "content_filter"] | None
     index: int
-    logprobs: None = None
+    # Only completions served by a container itself carry these; chat models have none.
+    logprobs: CompletionLogprobs | None = None
     text: str
 
 

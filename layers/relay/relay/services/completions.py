@@ -1,6 +1,7 @@
 """`/v1/completions`: legacy text completions fanned out as one chat request per prompt.
 
-Several prompts start several upstream calls. When one fails, the others are cancelled or
+Models whose container serves completions itself (OpenAI-compatible SageMaker servers) get
+the request as it is, through `NativeCompletions`. Several prompts start several upstream calls. When one fails, the others are cancelled or
 closed before the error is raised, so no upstream stream is left running (and billed) for
 a request that has already failed.
 """
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, Protocol
 
 from relay.protocol.chat import ChatCompletionChunk, ChatCompletionRequest
 from relay.protocol.completions import Completion, CompletionRequest
 from relay.services.chat import ChatService, close_quietly
+from relay.targets import Target
 from relay.translate.chunks import merge_streams
 from relay.translate.completions import (
     CompletionStreamState,
@@ -36,11 +39,31 @@ async def _prefixed(
         await close_quietly(rest)
 
 
+class NativeCompletions(Protocol):
+    """A backend whose models answer completions bodies themselves."""
+
+    def serves(self, target: Target) -> bool: ...
+
+    async def complete(self, request: CompletionRequest, target: Any) -> Completion: ...
+
+    def stream(self, request: CompletionRequest, target: Any) -> AsyncIterator[Completion]: ...
+
+
 class CompletionService:
-    def __init__(self, chat: ChatService) -> None:
+    def __init__(self, chat: ChatService, native: NativeCompletions | None = None) -> None:
         self._chat = chat
+        self._native = native
+
+    async def _native_target(self, body: CompletionRequest) -> Target | None:
+        if self._native is None:
+            return None
+        target = await self._chat.target(body.model)
+        return target if self._native.serves(target) else None
 
     async def complete(self, body: CompletionRequest) -> Completion:
+        target = await self._native_target(body)
+        if target is not None and self._native is not None:
+            return await self._native.complete(body, target)
         requests = to_chat_requests(body)
         tasks = [asyncio.ensure_future(self._chat.complete(r)) for r in requests]
         try:
@@ -66,17 +89,21 @@ class CompletionService:
 
     async def stream(self, body: CompletionRequest) -> tuple[list[Completion], AsyncIterator[Completion]]:
         """The first completion chunk (pulled now, like chat) and the rest."""
-        started = await self._start_all(to_chat_requests(body))
-        sources = [_prefixed(first, rest, i) for i, (first, rest) in enumerate(started)]
-        merged = sources[0] if len(sources) == 1 else merge_streams(sources)
-        state = CompletionStreamState(model=body.model, n=body.n or 1, prompts=len(sources))
-        stream = _converted(merged, state)
+        target = await self._native_target(body)
+        if target is not None and self._native is not None:
+            stream: AsyncIterator[Completion] = self._native.stream(body, target)
+        else:
+            started = await self._start_all(to_chat_requests(body))
+            sources = [_prefixed(first, rest, i) for i, (first, rest) in enumerate(started)]
+            merged = sources[0] if len(sources) == 1 else merge_streams(sources)
+            state = CompletionStreamState(model=body.model, n=body.n or 1, prompts=len(sources))
+            stream = _converted(merged, state)
         try:
             return [await stream.__anext__()], stream
         except StopAsyncIteration:
             return [], stream
         except BaseException:
-            await stream.aclose()
+            await close_quietly(stream)
             raise
 
 

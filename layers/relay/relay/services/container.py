@@ -303,9 +303,11 @@ class Services:
 
     @cached_property
     def completions(self) -> CompletionService:
+        from relay.backends.sagemaker.completions import SageMakerCompletionBackend
         from relay.services.completions import CompletionService
 
-        return CompletionService(self.chat)
+        # OpenAI-compatible containers answer completions themselves; the rest go through chat.
+        return CompletionService(self.chat, SageMakerCompletionBackend(self.sagemaker_runtime))
 
     @cached_property
     def messages(self) -> MessagesService:
