@@ -230,6 +230,28 @@ def test_large_upload_goes_presigned_and_waits_for_verification(
     assert "line 2: not valid JSON" in out and "and 2 more line(s)" in out
 
 
+def test_auto_upload_falls_back_to_presigned_on_413(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "qa.jsonl"
+    file.write_bytes(b'{"prompt": "a", "completion": "b"}\n')
+    too_large = {"status": 413, "error": "Request body exceeds 1024 bytes", "code": "payload_too_large"}
+    upload = {"id": "ds-1", "upload": {"url": "http://s3.test/bucket", "fields": {"key": "k"}}}
+    api = FakeApi(
+        {
+            "POST /v1/projects/ms-1/datasets": (413, too_large),
+            "POST /v1/projects/ms-1/datasets/uploads": (201, upload),
+            "POST /bucket": (204, None),
+            "POST /v1/projects/ms-1/datasets/ds-1/complete": (200, dataset()),
+        }
+    )
+    code, out, err = relay(api, "datasets", "upload", "ms-1", str(file), "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["status"] == "uploaded" and "presigned S3 instead" in err
+    forced = FakeApi({"POST /v1/projects/ms-1/datasets": (413, too_large)})
+    code, _, err = relay(forced, "datasets", "upload", "ms-1", str(file), "--via", "direct", capsys=capsys)
+    assert code == 1 and "exceeds 1024 bytes (HTTP 413" in err  # an explicit --via is obeyed
+
+
 def test_direct_rejection_lists_one_problem_per_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -156,7 +156,14 @@ def upload(
     size = file.stat().st_size
     direct = via is Via.direct or (via is Via.auto and size <= DIRECT_MAX_BYTES)
     try:
-        dataset = (_direct if direct else _presigned)(api, project_id, file, size, name)
+        try:
+            dataset = (_direct if direct else _presigned)(api, project_id, file, size, name)
+        except ApiError as exc:
+            # A server configured with a smaller direct limit answers 413: S3 takes the file instead.
+            if not (exc.status == 413 and direct and via is Via.auto):
+                raise
+            err_console.print(f"[dim]{exc.message}; uploading through presigned S3 instead.[/]")
+            dataset = _presigned(api, project_id, file, size, name)
     except ApiError as exc:
         if exc.code == "invalid_dataset":
             raise CliError(readable(exc.message)) from None
