@@ -275,3 +275,31 @@ def test_stream_events_open_fill_and_close_blocks_in_order() -> None:
     assert final["delta"]["stop_reason"] == "tool_use"
     assert final["usage"]["input_tokens"] == 3 and final["usage"]["output_tokens"] == 4
     assert events[0].model_dump()["message"]["id"] == "msg_abc"
+
+
+def test_cache_control_on_a_tool_result_is_a_cache_point_after_it() -> None:
+    from relay.capabilities.families import family_of
+    from relay.translate.bedrock.chat import to_converse
+
+    messages: list[dict[str, Any]] = [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]},
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t",
+                    "content": "ok",
+                    "cache_control": {"type": "ephemeral"},
+                }
+            ],
+        },
+    ]
+    model = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    chat = to_chat(request(messages=messages, tools=[WEATHER | {"name": "f"}]), thinking=True)
+    kwargs = to_converse(chat, family_of(model), model_id=model)
+    assert kwargs["messages"][2]["content"] == [
+        {"toolResult": {"toolUseId": "t", "content": [{"text": "ok"}]}},
+        {"cachePoint": {"type": "default"}},
+    ]

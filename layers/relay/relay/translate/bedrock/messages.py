@@ -100,11 +100,15 @@ def _assistant(converter: PartConverter, message: AssistantMessage, param: str) 
     return blocks
 
 
-def _tool_result(converter: PartConverter, call_id: str, content: Content | None, param: str) -> Block:
+def _tool_result(converter: PartConverter, call_id: str, content: Content | None, param: str) -> list[Block]:
     inner = _content(converter, content, f"{param}.content")
     # A tool may legitimately return nothing; Bedrock needs a non-blank block all the same.
     cleaned = [b for b in inner if "cachePoint" not in b] or [{"text": "(empty)"}]
-    return {"toolResult": {"toolUseId": call_id, "content": cleaned}}
+    result: list[Block] = [{"toolResult": {"toolUseId": call_id, "content": cleaned}}]
+    # A cachePoint may not sit inside a toolResult: one marked at the end goes right after it.
+    if inner and "cachePoint" in inner[-1]:
+        result.append(inner[-1])
+    return result
 
 
 def _append(turns: list[Block], role: str, blocks: list[Block]) -> None:
@@ -154,10 +158,10 @@ def convert_messages(
         elif isinstance(message, AssistantMessage):
             _append(turns, "assistant", _assistant(converter, message, param))
         elif isinstance(message, ToolMessage):
-            _append(turns, "user", [_tool_result(converter, message.tool_call_id, message.content, param)])
+            _append(turns, "user", _tool_result(converter, message.tool_call_id, message.content, param))
         elif isinstance(message, FunctionMessage):
             _append(
-                turns, "user", [_tool_result(converter, legacy_call_id(message.name), message.content, param)]
+                turns, "user", _tool_result(converter, legacy_call_id(message.name), message.content, param)
             )
     for turn in turns:  # a cachePoint may not open a turn
         while turn["content"] and "cachePoint" in turn["content"][0]:
