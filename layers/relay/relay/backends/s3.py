@@ -57,6 +57,10 @@ class ObjectStore(Protocol):
         ...
 
     def write(self, key: str, body: bytes, *, content_type: str) -> None: ...
+    def copy(self, source: str, target: str) -> None:
+        """Copy an object inside the bucket (server side, up to 5 GiB), S3 recomputing its SHA-256."""
+        ...
+
     def keys(self, prefix: str) -> list[str]:
         """Every key under `prefix` (current versions)."""
         ...
@@ -182,6 +186,23 @@ class S3ObjectStore:
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
 
+    def copy(self, source: str, target: str) -> None:
+        try:
+            self._client.copy_object(
+                Bucket=self._bucket,
+                Key=target,
+                CopySource={"Bucket": self._bucket, "Key": source},
+                ChecksumAlgorithm="SHA256",
+            )
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                raise ConflictError(
+                    f"The object {source} is no longer in the bucket", code="upload_incomplete"
+                ) from exc
+            raise_control_error(exc, "CopyObject")
+        except BotoCoreError as exc:
+            raise _unavailable(exc) from exc
+
     def keys(self, prefix: str) -> list[str]:
         found: list[str] = []
         try:
@@ -237,6 +258,12 @@ class InMemoryObjectStore:
 
     def write(self, key: str, body: bytes, *, content_type: str) -> None:
         self.objects[key] = body
+
+    def copy(self, source: str, target: str) -> None:
+        if source not in self.objects:
+            raise ConflictError(f"The object {source} is no longer in the bucket", code="upload_incomplete")
+        self.objects[target] = self.objects[source]
+        self.checksums[target] = base64.b64encode(hashlib.sha256(self.objects[source]).digest()).decode()
 
     def keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.objects if k.startswith(prefix))

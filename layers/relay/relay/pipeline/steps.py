@@ -1,7 +1,8 @@
 """The pipeline worker's dispatch table: `{"step": name, "project_id", "job_id", ...}` -> result.
 
 Training steps are Step Functions tasks; `verify_dataset` (`{"step", "project_id", "dataset_id"}`)
-arrives as an asynchronous invocation from the control plane.
+arrives as an asynchronous invocation from the control plane. An S3 `Object Created` event for
+`staging/` (the bucket's EventBridge rule) has no `step`: it is `sweep_staged_upload`.
 """
 
 from __future__ import annotations
@@ -78,9 +79,28 @@ def verify_dataset(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
     return {"project_id": project_id, "dataset_id": dataset_id, "state": state}
 
 
+def sweep_staged_upload(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
+    """A presigned upload arrived: remove it if no record waits for it (a late POST after a delete)."""
+    if pipeline.dataset_verifier is None:
+        raise PipelineStepError("this worker has no dataset verifier to sweep uploads with")
+    # Staged keys are made of [A-Za-z0-9._/-] only (safe_filename), so S3's URL-encoding is moot.
+    key = str(event["detail"]["object"]["key"])
+    return {"key": key, "removed": pipeline.dataset_verifier.staging.sweep(key)}
+
+
+def _event_step(event: dict[str, Any]) -> str | None:
+    if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
+        return SWEEP_STAGED_STEP
+    return None
+
+
+SWEEP_STAGED_STEP = "sweep_staged_upload"
+
+
 def steps(parse_metric_line: monitor.MetricParser) -> dict[str, Step]:
     return {
         VERIFY_DATASET_STEP: verify_dataset,
+        SWEEP_STAGED_STEP: sweep_staged_upload,
         "validate": prepare.validate,
         "prepare": prepare.prepare,
         "poll": partial(monitor.poll, parse=parse_metric_line),
@@ -91,7 +111,7 @@ def steps(parse_metric_line: monitor.MetricParser) -> dict[str, Step]:
 
 
 def run(table: dict[str, Step], pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
-    name = event.get("step")
+    name = event.get("step") or _event_step(event)
     step = table.get(str(name))
     if step is None:
         raise PipelineStepError(f"unknown pipeline step {name!r}; known: {sorted(table)}")

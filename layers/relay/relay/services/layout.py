@@ -18,7 +18,8 @@ one Query finds what a delete must check or remove. Child items carry the spec's
 names as plain attributes (`id`, `name`, `status`, `created_at`, ... and, for training
 jobs, `train_dataset_id` / `test_dataset_id`); the project detail returns their summary
 fields as stored. Objects in S3 live under `projects/<ms-id>/`, which a project delete
-removes (every version).
+removes (every version); presigned uploads are staged under `staging/<ms-id>/<ds-id>/` until
+`complete` moves them there.
 
 Concurrency contract. A project or dataset being deleted first moves `state` from
 `active`/`uploaded` to `deleting` with a conditional update, then checks its children,
@@ -74,6 +75,29 @@ def project_prefix(project_id: str) -> str:
 
 def dataset_object_key(project_id: str, dataset_id: str, filename: str) -> str:
     return f"{project_prefix(project_id)}datasets/{dataset_id}/{filename}"
+
+
+# Presigned uploads land here first: the bucket expires what is never completed, `complete`
+# moves a verified file under the project, and an arrival for a deleted record is swept.
+STAGING_PREFIX = "staging/"
+
+
+def staging_prefix(project_id: str) -> str:
+    return f"{STAGING_PREFIX}{project_id}/"
+
+
+def staging_object_key(project_id: str, dataset_id: str, filename: str) -> str:
+    return f"{staging_prefix(project_id)}{dataset_id}/{filename}"
+
+
+def parse_staging_key(key: str) -> tuple[str, str] | None:
+    """(project id, dataset id) of a staged upload's key, else None."""
+    parts = key.split("/")
+    if len(parts) != 4 or f"{parts[0]}/" != STAGING_PREFIX or not parts[3]:
+        return None
+    if not (is_id(parts[1], PROJECT_PREFIX) and is_id(parts[2], DATASET_PREFIX)):
+        return None
+    return parts[1], parts[2]
 
 
 def training_sk(job_id: str) -> str:

@@ -61,7 +61,8 @@ class DynamoDBDatasetRepository(ControlTable):
                 Key=item_key(project_pk(dataset.project_id), dataset_sk(dataset.id)),
                 UpdateExpression=(
                     "SET #state = :uploaded, sha256 = :sha, #size = :size, #format = :format, "
-                    "num_rows = :rows, uploaded_at = :now, updated_at = :now REMOVE expires_at"
+                    "num_rows = :rows, object_key = :key, uploaded_at = :now, updated_at = :now "
+                    "REMOVE expires_at"
                 ),
                 # The state it was read in, not any source of `uploaded`: the read verified those bytes.
                 ConditionExpression="#state = :expected",
@@ -74,6 +75,7 @@ class DynamoDBDatasetRepository(ControlTable):
                         ":size": dataset.size,
                         ":format": dataset.format or "",
                         ":rows": dataset.num_rows or 0,
+                        ":key": dataset.object_key,
                         ":now": now,
                     }
                 ),

@@ -15,6 +15,7 @@ from relay.backends.s3 import ObjectStore
 from relay.errors import ConflictError
 from relay.services.datasets.models import Dataset
 from relay.services.datasets.repository import DatasetRepository, dataset_not_found
+from relay.services.datasets.staging import staging_folder
 from relay.services.keys.models import Principal
 from relay.services.layout import DATASET_PREFIX, is_id, project_prefix
 from relay.services.projects.service import ProjectService
@@ -79,4 +80,5 @@ class DatasetService:
                 code="dataset_in_use",
             )
         self._objects.delete_prefix(f"{project_prefix(project_id)}datasets/{dataset_id}/")
+        self._objects.delete_prefix(staging_folder(project_id, dataset_id))
         self._datasets.remove(project_id, dataset_id)

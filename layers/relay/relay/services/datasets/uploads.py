@@ -20,7 +20,7 @@ from relay.services.datasets.service import DatasetService
 from relay.services.datasets.validation import validate_dataset
 from relay.services.datasets.verification import DatasetRejectedError, DatasetVerifier
 from relay.services.keys.models import Principal
-from relay.services.layout import DATASET_PREFIX, dataset_object_key, new_id
+from relay.services.layout import DATASET_PREFIX, dataset_object_key, new_id, staging_object_key
 from relay.services.projects.service import ProjectService, clean_name
 from relay.settings import Settings
 
@@ -138,7 +138,8 @@ class DatasetUploads:
             project_id=project_id,
             name=clean_name(name, default=filename or safe),
             filename=safe,
-            object_key=dataset_object_key(project_id, dataset_id, safe),
+            # Staged until `complete` verifies it (see staging.py).
+            object_key=staging_object_key(project_id, dataset_id, safe),
             created_at=now,
             updated_at=now,
             upload_by=principal.key_id,
@@ -174,7 +175,7 @@ class DatasetUploads:
                 self._datasets.remove(project_id, dataset_id)
             raise
         try:
-            return self._datasets.mark_uploaded(verified, int(self._clock()))
+            return self._verifier.staging.record(verified, int(self._clock()))
         except ConflictError:
             current = self._service.get(project_id, dataset_id, principal)
             if current.is_uploaded:  # a concurrent completion won: same bytes, same answer

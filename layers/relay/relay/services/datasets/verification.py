@@ -17,6 +17,7 @@ from relay.errors import BadRequestError, ConflictError, ServiceUnavailableError
 from relay.services.datasets import status as st
 from relay.services.datasets.models import Dataset, DatasetRejection
 from relay.services.datasets.repository import DatasetRepository
+from relay.services.datasets.staging import StagedUploads
 from relay.services.datasets.validation import ValidationReport, validate_dataset
 from relay.settings import Settings
 
@@ -68,6 +69,7 @@ class DatasetVerifier:
         self._settings = settings
         self._clock = clock
         self._worker = worker
+        self.staging = StagedUploads(datasets, objects)
 
     def check_object(self, dataset: Dataset) -> None:
         """The object exists and S3's size and full-object SHA-256 match the declaration (no read)."""
@@ -157,7 +159,7 @@ class DatasetVerifier:
                 return current
             raise
         try:
-            return self._datasets.mark_uploaded(verified, int(self._clock()))
+            return self.staging.record(verified, int(self._clock()))
         except ConflictError:
             return self._datasets.get(project_id, dataset_id)
 

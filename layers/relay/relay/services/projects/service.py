@@ -11,7 +11,7 @@ from relay.backends.s3 import ObjectStore
 from relay.errors import BadRequestError, ConflictError
 from relay.services.keys.access import can_see, owner_of
 from relay.services.keys.models import Principal
-from relay.services.layout import PROJECT_PREFIX, is_id, new_id, project_prefix
+from relay.services.layout import PROJECT_PREFIX, is_id, new_id, project_prefix, staging_prefix
 from relay.services.projects.models import Project, ProjectContents
 from relay.services.projects.repository import ProjectRepository, project_not_found
 
@@ -97,4 +97,5 @@ class ProjectService:
         # Objects before records: if this is cut short, the project is still listed and a
         # second delete finishes the job.
         self._objects.delete_prefix(project_prefix(project_id))
+        self._objects.delete_prefix(staging_prefix(project_id))  # uploads never completed
         self._projects.purge(project_id)
