@@ -74,3 +74,50 @@ def test_completions_on_tgi_still_go_through_chat(client: TestClient, auth: dict
     answer = client.post("/v1/completions", json=body, headers=auth)
     assert answer.status_code == 200, answer.text
     assert answer.json()["choices"][0]["text"] == "You said — hello there"
+
+
+def _wav(seconds: float, rate: int = 8000) -> bytes:
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(
+            bytes(range(256)) * int(seconds * rate * 2 / 256) + b"\x00" * (int(seconds * rate * 2) % 256)
+        )
+    return buffer.getvalue()
+
+
+def _transcribe(client: TestClient, auth: dict[str, str], audio: bytes, response_format: str) -> Any:
+    return client.post(
+        "/v1/audio/transcriptions",
+        files={"file": ("speech.wav", audio, "audio/wav")},
+        data={"model": "emu-whisper/test", "response_format": response_format},
+        headers=auth,
+    )
+
+
+def test_an_open_last_timestamp_ends_with_the_audio(client: TestClient, auth: dict[str, str]) -> None:
+    # The emulated pipeline, given a real WAV, leaves the last chunk's end open ([2.0, None]).
+    audio = _wav(2.5)
+    srt = _transcribe(client, auth, audio, "srt")
+    assert srt.status_code == 200, srt.text
+    assert srt.text.rstrip().split("\n\n")[-1].split("\n")[1] == "00:00:02,000 --> 00:00:02,500"
+    vtt = _transcribe(client, auth, audio, "vtt")
+    assert vtt.text.rstrip().split("\n\n")[-1].split("\n")[0] == "00:00:02.000 --> 00:00:02.500"
+    verbose = _transcribe(client, auth, audio, "verbose_json").json()
+    assert verbose["duration"] == 2.5
+    assert verbose["segments"][-1]["end"] == 2.5
+    assert "language" not in verbose  # unknown: omitted, not ""
+
+
+def test_verbose_duration_is_the_audio_length_not_the_last_timestamp(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    audio = _wav(3.2)
+    verbose = _transcribe(client, auth, audio, "verbose_json").json()
+    assert verbose["duration"] == 3.2
+    assert verbose["segments"][-1]["end"] == 3.2

@@ -9,6 +9,7 @@ from relay.errors import BadRequestError, PayloadTooLargeError, UpstreamError
 from relay.services.resolver import ModelResolver
 from relay.settings import AUDIO_FORM_FRAMING_BYTES
 from relay.targets import SageMakerTarget
+from relay.translate.audio import audio_seconds
 from relay.translate.sagemaker.whisper import Transcript, parse_whisper, whisper_body
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
@@ -64,7 +65,7 @@ class TranscriptionService:
         body = whisper_body(audio, language=language, prompt=prompt, temperature=temperature)
         answer = self._sagemaker.invoke(target, json.dumps(body).encode())
         try:
-            transcript = parse_whisper(json.loads(answer.body))
+            transcript = parse_whisper(json.loads(answer.body), audio_seconds(audio))
         except (KeyError, TypeError, ValueError) as exc:
             raise UpstreamError(f"The model {target.id} answered in an unexpected shape") from exc
         if response_format in TIMED_FORMATS and not transcript.segments and transcript.text:

@@ -26,9 +26,13 @@ class Transcript:
     text: str
     language: str | None
     segments: tuple[Segment, ...]
+    audio_seconds: float | None = None  # from the file's header, when it says
 
     @property
     def duration(self) -> float:
+        """The audio's length; the last timestamp only when the file does not say."""
+        if self.audio_seconds is not None:
+            return self.audio_seconds
         return self.segments[-1].end if self.segments else 0.0
 
 
@@ -42,17 +46,20 @@ def whisper_body(
     return {"inputs": base64.b64encode(audio).decode(), "parameters": parameters}
 
 
-def parse_whisper(answer: Any) -> Transcript:
+def parse_whisper(answer: Any, audio_seconds: float | None = None) -> Transcript:
+    """The pipeline's answer; an open end (`None`, the last chunk's) ends with the audio."""
     text = answer["text"]
     if isinstance(text, list):
         text = " ".join(str(t) for t in text)
     segments = []
     for chunk in answer.get("chunks") or []:
         start, end = chunk["timestamp"]
-        segments.append(
-            Segment(float(start), float(end if end is not None else start), str(chunk["text"]).strip())
-        )
-    return Transcript(str(text).strip(), answer.get("language"), tuple(segments))
+        start = float(start)
+        if end is None:
+            end = max(audio_seconds, start) if audio_seconds is not None else start
+        segments.append(Segment(start, float(end), str(chunk["text"]).strip()))
+    language = answer.get("language") or None
+    return Transcript(str(text).strip(), language, tuple(segments), audio_seconds)
 
 
 def _clock(seconds: float, separator: str) -> str:
@@ -77,9 +84,12 @@ def to_vtt(transcript: Transcript) -> str:
 
 
 def to_verbose(transcript: Transcript, language: str | None) -> dict[str, Any]:
+    verbose: dict[str, Any] = {"task": "transcribe"}
+    # Omitted rather than "" when neither the model nor the request named it.
+    if transcript.language or language:
+        verbose["language"] = transcript.language or language
     return {
-        "task": "transcribe",
-        "language": transcript.language or language or "",
+        **verbose,
         "duration": transcript.duration,
         "text": transcript.text,
         "segments": [
