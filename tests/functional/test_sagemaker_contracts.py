@@ -121,3 +121,23 @@ def test_verbose_duration_is_the_audio_length_not_the_last_timestamp(
     verbose = _transcribe(client, auth, audio, "verbose_json").json()
     assert verbose["duration"] == 3.2
     assert verbose["segments"][-1]["end"] == 3.2
+
+
+def test_a_classifier_with_more_classes_than_labels_is_a_502_naming_the_mismatch(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    registration = {
+        "id": "emu-two-labels/test",
+        "endpoint_name": "relay-emu-classifier",  # answers three classes
+        "flavour": "classifier",
+        "labels": ["negative", "positive"],
+        "check_endpoint": False,
+        "overwrite": True,
+    }
+    assert client.post("/v1/admin/models", json=registration, headers=auth).status_code == 201
+    response = client.post(
+        "/v1/classification", json={"model": "emu-two-labels/test", "input": "fine"}, headers=auth
+    )
+    assert response.status_code == 502, response.text
+    message = response.json()["error"]["message"]
+    assert "3 classes but 2 labels" in message and "LABEL_2" in message

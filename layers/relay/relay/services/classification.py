@@ -41,6 +41,8 @@ class ClassificationService:
         answer = self._sagemaker.invoke(target, json.dumps(tasks.classifier_body(texts)).encode())
         try:
             rows = tasks.parse_classifier(json.loads(answer.body), len(texts), _labels(target))
+        except tasks.LabelMismatchError as exc:
+            raise UpstreamError(f"The classifier {target.id} does not match its registration: {exc}") from exc
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise UpstreamError(f"The model {target.id} answered in an unexpected shape") from exc
         data = [

@@ -27,11 +27,21 @@ def classifier_body(texts: list[str]) -> dict[str, Any]:
     return {"inputs": texts, "raw_scores": True, "truncate": False}
 
 
-def _label(name: str, labels: tuple[str, ...]) -> str:
+class LabelMismatchError(ValueError):
+    """The container has more classes than the registry has labels for."""
+
+
+def _label(name: str, labels: tuple[str, ...], classes: int) -> str:
     found = _DEFAULT_LABEL.match(name)
-    if found and labels and int(found.group(1)) < len(labels):
-        return labels[int(found.group(1))]
-    return name
+    if not (found and labels):
+        return name
+    index = int(found.group(1))
+    if index >= len(labels):
+        # Naming some classes and leaving `LABEL_<i>` beside them would mix two schemes.
+        raise LabelMismatchError(
+            f"it returned {classes} classes but {len(labels)} labels are registered ({name} has no label)"
+        )
+    return labels[index]
 
 
 def parse_classifier(answer: Any, count: int, labels: tuple[str, ...]) -> list[dict[str, float]]:
@@ -39,7 +49,9 @@ def parse_classifier(answer: Any, count: int, labels: tuple[str, ...]) -> list[d
     rows = answer if count > 1 or (answer and isinstance(answer[0], list)) else [answer]
     if not isinstance(rows, list) or len(rows) != count:
         raise ValueError("the classifier answered a different number of rows")
-    return [{_label(str(item["label"]), labels): float(item["score"]) for item in row} for row in rows]
+    return [
+        {_label(str(item["label"]), labels, len(row)): float(item["score"]) for item in row} for row in rows
+    ]
 
 
 def softmax(logits: dict[str, float]) -> dict[str, float]:
