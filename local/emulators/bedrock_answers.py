@@ -27,6 +27,7 @@ class Answer:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str = "end_turn"
     usage: dict[str, int] = field(default_factory=dict)
+    stop_sequence: str | None = None  # the one that cut the text
 
 
 class PromptCache:
@@ -178,19 +179,19 @@ def _tool_calls(body: dict[str, Any], text: str, turn: int) -> list[dict[str, An
     ]  # fmt: skip
 
 
-def _truncate(text: str, body: dict[str, Any]) -> tuple[str, str]:
+def _truncate(text: str, body: dict[str, Any]) -> tuple[str, str, str | None]:
     config = body.get("inferenceConfig") or {}
-    reason = "end_turn"
+    reason, matched = "end_turn", None
     for stop in config.get("stopSequences") or []:
         at = text.find(stop)
         if at >= 0:
-            text, reason = text[:at], "stop_sequence"
+            text, reason, matched = text[:at], "stop_sequence", stop
     limit = config.get("maxTokens")
     if limit is not None and _words(text) > limit:
         # Keep the whitespace between kept words, so streamed deltas concatenate the same.
         spans = list(re.finditer(r"\S+\s*", text))[:limit]
-        text, reason = "".join(m.group(0) for m in spans).rstrip(), "max_tokens"
-    return text, reason
+        text, reason, matched = "".join(m.group(0) for m in spans).rstrip(), "max_tokens", None
+    return text, reason, matched
 
 
 def answer(body: dict[str, Any], model_id: str, traits: Traits, budget: int) -> Answer:
@@ -229,7 +230,7 @@ def answer(body: dict[str, Any], model_id: str, traits: Traits, budget: int) -> 
             reply = json.dumps(_sample(schema, "value", required_only=False))
         else:
             reply = text or "Hello."
-        reply, out.stop_reason = _truncate(reply, body)
+        reply, out.stop_reason, out.stop_sequence = _truncate(reply, body)
         if reply:
             out.blocks.append({"text": reply})
     out.usage = _usage(body, model_id, sum(_block_tokens(b) for b in out.blocks))

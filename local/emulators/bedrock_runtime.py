@@ -23,7 +23,9 @@ The models are deterministic ("tokens" are whitespace-separated words):
   DeepSeek-R1 always reasons, unsigned.
 - `outputConfig.textFormat` (models with structured output) answers JSON built from
   the schema with every property.
-- `stopSequences` cut the text before the first match (stopReason stop_sequence);
+- `stopSequences` cut the text before the first match (stopReason stop_sequence; with
+  `additionalModelResponseFieldPaths: ["/stop_sequence"]`, Claude models name it in
+  `additionalModelResponseFields`, on the response and on messageStop);
   `maxTokens` keeps that many words (stopReason max_tokens).
 - With guardrailConfig, user text containing `blocked` gets stopReason
   guardrail_intervened and `Sorry, the model cannot answer this question.`
@@ -75,19 +77,27 @@ def converse(request: Request) -> Response:
     prepared = _prepare(request, stream=False)
     if isinstance(prepared, Response):
         return prepared
-    _, result = prepared
+    body, result = prepared
     faults.sleep(faults.first_delay(request.body))
-    return Response.json(
-        {
-            "output": {"message": {"role": "assistant", "content": result.blocks}},
-            "stopReason": result.stop_reason,
-            "usage": result.usage,
-            "metrics": {"latencyMs": int((time.perf_counter() - started) * 1000)},
-        }
-    )
+    answer_body: dict[str, Any] = {
+        "output": {"message": {"role": "assistant", "content": result.blocks}},
+        "stopReason": result.stop_reason,
+        "usage": result.usage,
+        "metrics": {"latencyMs": int((time.perf_counter() - started) * 1000)},
+    }
+    answer_body.update(_response_fields(body, result, request.params["model_id"]))
+    return Response.json(answer_body)
 
 
-def _events(result: Answer) -> Iterator[tuple[str, dict[str, Any]]]:
+def _response_fields(body: dict[str, Any], result: Answer, model_id: str) -> dict[str, Any]:
+    """additionalModelResponseFields asked for by path (Claude's `stop_sequence` only)."""
+    paths = body.get("additionalModelResponseFieldPaths") or []
+    if "/stop_sequence" not in paths or "anthropic." not in model_id:
+        return {}
+    return {"additionalModelResponseFields": {"stop_sequence": result.stop_sequence}}
+
+
+def _events(result: Answer, fields: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "messageStart", {"role": "assistant"}
     for index, block in enumerate(result.blocks):
         if "toolUse" in block:
@@ -113,12 +123,12 @@ def _events(result: Answer) -> Iterator[tuple[str, dict[str, Any]]]:
             for word in _WORD.findall(block["text"]):
                 yield "contentBlockDelta", {"delta": {"text": word}, "contentBlockIndex": index}
         yield "contentBlockStop", {"contentBlockIndex": index}
-    yield "messageStop", {"stopReason": result.stop_reason}
+    yield "messageStop", {"stopReason": result.stop_reason, **fields}
 
 
-def _frames(request: Request, result: Answer, started: float) -> Iterator[bytes]:
+def _frames(request: Request, body: dict[str, Any], result: Answer, started: float) -> Iterator[bytes]:
     fault = faults.requested_fault(request.body)
-    events = list(_events(result))
+    events = list(_events(result, _response_fields(body, result, request.params["model_id"])))
     fail_at = len(events) // 2 if fault in faults.STREAM_FAULTS else -1
     faults.sleep(faults.first_delay(request.body))
     gap = faults.chunk_delay()
@@ -145,8 +155,8 @@ def converse_stream(request: Request) -> Response | StreamResponse:
     prepared = _prepare(request, stream=True)
     if isinstance(prepared, Response):
         return prepared
-    _, result = prepared
-    return StreamResponse(_frames(request, result, started), headers={"Content-Type": EVENTSTREAM})
+    body, result = prepared
+    return StreamResponse(_frames(request, body, result, started), headers={"Content-Type": EVENTSTREAM})
 
 
 def count(request: Request) -> Response:

@@ -195,3 +195,25 @@ def test_error_after_the_first_byte_is_an_error_event(claude: anthropic.Anthropi
     ):
         for _ in stream.text_stream:
             pass
+
+
+@pytest.mark.parametrize("model", [SONNET, NOVA])
+def test_stop_sequence_is_named(claude: anthropic.Anthropic, model: str) -> None:
+    message = claude.messages.create(
+        model=model,
+        max_tokens=50,
+        stop_sequences=["STOP"],
+        messages=[{"role": "user", "content": "one two STOP three"}],
+    )
+    assert message.stop_reason == "stop_sequence" and message.stop_sequence == "STOP"
+    assert message.content[0].type == "text" and message.content[0].text.strip() == "one two"
+    with claude.messages.stream(
+        model=model,
+        max_tokens=50,
+        stop_sequences=["STOP", "END"],
+        messages=[{"role": "user", "content": "a END b"}],
+    ) as stream:
+        final = stream.get_final_message()
+    # Claude names the sequence; other Converse models say only that one of several matched.
+    assert final.stop_reason == "stop_sequence"
+    assert final.stop_sequence == ("END" if model == SONNET else None)

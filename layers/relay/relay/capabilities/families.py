@@ -40,6 +40,8 @@ class Family:
     passthrough: bool = True
     # Bedrock's CountTokens API serves the family (Claude only, as of 2026).
     count_tokens: bool = False
+    # The model names the stop sequence that ended it (Claude's `stop_sequence` response field).
+    names_stop_sequence: bool = False
     # The most completion tokens one call may ask for (None: unknown, Bedrock judges).
     max_output_tokens: int | None = None
 
@@ -52,6 +54,7 @@ _CLAUDE = Family(
     caching=True,
     top_k_path=("top_k",),
     count_tokens=True,
+    names_stop_sequence=True,
 )
 _CLAUDE_THINKING = replace(
     _CLAUDE, name="anthropic.claude-thinking", reasoning="budget", signed_reasoning=True

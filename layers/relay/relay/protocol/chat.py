@@ -319,6 +319,9 @@ class Choice(BaseModel):
     index: int
     logprobs: None = None
     message: ChatCompletionMessage
+    # --- Relay-internal, never serialized: the stop sequence that ended the answer ("" when
+    # the model said a stop sequence did but not which), for /v1/messages' stop_reason.
+    stop_sequence: str | None = Field(default=None, exclude=True)
 
 
 class CompletionTokensDetails(BaseModel):
@@ -382,6 +385,7 @@ class ChunkChoice(BaseModel):
     finish_reason: FinishReason | None = None
     index: int
     logprobs: None = None
+    stop_sequence: str | None = Field(default=None, exclude=True)  # as on Choice
 
 
 class ChatCompletionChunk(BaseModel):

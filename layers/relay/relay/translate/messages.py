@@ -317,10 +317,14 @@ def from_chat(completion: ChatCompletion, model: str) -> Message:
         content.append(
             ToolUseBlock(id=call.id, name=call.function.name, input=tool_input(call.function.arguments))
         )
+    stopped = choice.stop_sequence is not None
     return Message(
         id=message_id(completion.id),
         content=content,
         model=model,
-        stop_reason=STOP_REASONS.get(choice.finish_reason or "stop", "end_turn"),
+        stop_reason="stop_sequence"
+        if stopped
+        else STOP_REASONS.get(choice.finish_reason or "stop", "end_turn"),
+        stop_sequence=choice.stop_sequence or None,
         usage=usage_of(completion.usage),
     )

@@ -37,6 +37,7 @@ class MessagesStreamState:
     kind: str = ""  # its type: thinking, text or tool_use
     tools: dict[int, int] = field(default_factory=dict)  # chat tool index -> block index
     stop_reason: StopReason | None = None
+    stop_sequence: str | None = None
     usage: CompletionUsage | None = None
 
 
@@ -111,7 +112,9 @@ def chunk_events(chunk: ChatCompletionChunk, state: MessagesStreamState) -> list
         if choice.index != 0:
             continue
         _delta(state, choice.delta, out)
-        if choice.finish_reason is not None:
+        if choice.stop_sequence is not None:
+            state.stop_reason, state.stop_sequence = "stop_sequence", choice.stop_sequence or None
+        elif choice.finish_reason is not None:
             state.stop_reason = STOP_REASONS.get(choice.finish_reason, "end_turn")
     return out
 
@@ -120,7 +123,7 @@ def end_events(state: MessagesStreamState) -> list[StreamEvent]:
     """Close the open block, then `message_delta` (stop reason, usage) and `message_stop`."""
     out: list[StreamEvent] = []
     _close(state, out)
-    delta = MessageDelta(stop_reason=state.stop_reason or "end_turn")
+    delta = MessageDelta(stop_reason=state.stop_reason or "end_turn", stop_sequence=state.stop_sequence)
     out.append(MessageDeltaEvent(delta=delta, usage=usage_of(state.usage)))
     out.append(MessageStopEvent())
     return out

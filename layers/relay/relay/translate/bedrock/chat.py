@@ -25,6 +25,7 @@ MIN_REASONING_BUDGET = 1024
 # Room left for the answer when the client sets no token limit but asks for reasoning.
 ANSWER_TOKENS = 4096
 JSON_OBJECT_TOOL = "json_object"
+STOP_SEQUENCE_PATH = "/stop_sequence"
 _METADATA_SAFE = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,\-.]")
 _SERVICE_TIERS = {"priority": "priority", "flex": "flex", "default": "default", "reserved": "reserved"}
 
@@ -55,6 +56,7 @@ class ResponseOptions:
     single_tool_call: bool = False  # parallel_tool_calls=false
     include_usage: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    stop_sequences: tuple[str, ...] = ()  # to name the one that ended the answer
 
 
 StructuredMode = Literal["", "native", "tool"]
@@ -81,6 +83,7 @@ def response_options(request: ChatCompletionRequest, family: Family) -> Response
         legacy_functions=bool(request.functions),
         single_tool_call=request.parallel_tool_calls is False,
         include_usage=bool(request.stream_options and request.stream_options.include_usage),
+        stop_sequences=(request.stop,) if isinstance(request.stop, str) else tuple(request.stop or ()),
     )
 
 
@@ -271,6 +274,9 @@ def to_converse(
         inference["topP"] = request.top_p
     if request.stop:
         inference["stopSequences"] = [request.stop] if isinstance(request.stop, str) else list(request.stop)
+        if family.names_stop_sequence:
+            # Converse says only that a stop sequence matched; Claude's own field says which.
+            kwargs["additionalModelResponseFieldPaths"] = [STOP_SEQUENCE_PATH]
     if request.top_k is not None:
         if family.top_k_path is None:
             raise BadRequestError("This model does not support top_k", param="top_k")

@@ -41,6 +41,18 @@ def finish_reason(stop_reason: str | None, options: ResponseOptions, *, called_t
     return reason
 
 
+def matched_stop(
+    stop_reason: str | None, fields: dict[str, Any] | None, options: ResponseOptions
+) -> str | None:
+    """The stop sequence that ended the answer ("" if one did but it is not known which), else None."""
+    if stop_reason != "stop_sequence":
+        return None
+    named = (fields or {}).get("stop_sequence")
+    if isinstance(named, str):
+        return named
+    return options.stop_sequences[0] if len(options.stop_sequences) == 1 else ""
+
+
 def usage_from(usage: dict[str, Any] | None) -> CompletionUsage | None:
     """OpenAI usage: prompt_tokens include cache reads and writes (Bedrock's inputTokens do not)."""
     if not usage:
@@ -118,5 +130,8 @@ def from_converse(
         finish_reason=finish_reason(response.get("stopReason"), options, called_tools=called),
         index=index,
         message=message,
+        stop_sequence=matched_stop(
+            response.get("stopReason"), response.get("additionalModelResponseFields"), options
+        ),
     )
     return ChatCompletion(id=id, choices=[choice], model=options.model, usage=usage)

@@ -22,7 +22,7 @@ from relay.protocol.chat import (
     FinishReason,
 )
 from relay.translate.bedrock.chat import ResponseOptions
-from relay.translate.bedrock.response import finish_reason, usage_from
+from relay.translate.bedrock.response import finish_reason, matched_stop, usage_from
 
 _SKIP = -1
 _STRUCTURED = -2
@@ -112,10 +112,13 @@ def converse_event_to_chunks(event: dict[str, Any], state: StreamState) -> list[
         return _tool_start(start["toolUse"], body["contentBlockIndex"], state) if "toolUse" in start else []
     if "messageStop" in event:
         called = any(marker >= 0 for marker in state.tools.values())
-        state.finish = finish_reason(
-            event["messageStop"].get("stopReason"), state.options, called_tools=called
+        stop = event["messageStop"]
+        state.finish = finish_reason(stop.get("stopReason"), state.options, called_tools=called)
+        chunk = _chunk(state, ChoiceDelta(), state.finish)
+        chunk.choices[0].stop_sequence = matched_stop(
+            stop.get("stopReason"), stop.get("additionalModelResponseFields"), state.options
         )
-        return [_chunk(state, ChoiceDelta(), state.finish)]
+        return [chunk]
     if "metadata" in event:
         state.usage = usage_from(event["metadata"].get("usage"))
         if state.options.include_usage and state.emit_usage and state.usage is not None:
