@@ -21,6 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from relay.observability import logger
+
 
 @dataclass(frozen=True)
 class LocalFunction:
@@ -100,6 +102,7 @@ def _not_found(function_name: str) -> dict[str, Any]:
 def run(function: LocalFunction, payload: Any) -> dict[str, Any]:
     """Run the handler once, as a RequestResponse invoke does: `{StatusCode, Payload, FunctionError?}`."""
     context = _Context(function.name, function.arn, function.memory_mb, str(uuid.uuid4()))
+    before = dict(logger.get_current_keys())
     try:
         result = _handler_of(function)(payload, context)
     except Exception as exc:
@@ -112,8 +115,24 @@ def run(function: LocalFunction, payload: Any) -> dict[str, Any]:
                 "stackTrace": traceback.format_tb(exc.__traceback__),
             },
         }
+    finally:
+        _restore_keys(before)
     # Lambda serialises the result to JSON and back.
     return {"StatusCode": 200, "Payload": json.loads(json.dumps(result))}
+
+
+def _restore_keys(before: dict[str, Any]) -> None:
+    """Take the function's Lambda context off the shared logger again.
+
+    In Lambda each function has its own process; here the handlers share the app's logger,
+    whose `inject_lambda_context` keys (function_name, function_request_id, ...) would
+    otherwise stay on every later request's log line.
+    """
+    current = logger.get_current_keys()
+    logger.remove_keys([key for key in list(current) if key not in before])
+    changed = {key: value for key, value in before.items() if current.get(key) is not value}
+    if changed:
+        logger.append_keys(**changed)
 
 
 def invoke(function_name: str, payload: Any) -> dict[str, Any]:

@@ -21,10 +21,25 @@ and what `install` changes (in this process only, never in production code):
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any
 
 from local.functions import LocalFunction, invoke, register
+
+# The interpreter logs every failed state at ERROR, including the ones the state machine
+# catches (a failed training job ends in its Failed state by design).
+_INTERPRETER_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
+
+
+class _FailuresAtDebug(logging.Filter):
+    """A failed state is an execution event, not the local stack's error: debug level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
 
 _SDK_SERVICE_NAMES = {"sagemaker": "SageMaker", "dynamodb": "DynamoDb", "sfn": "Sfn", "s3": "S3"}
 
@@ -67,6 +82,9 @@ def install(functions: list[LocalFunction]) -> None:
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     register(functions)
+    interpreter = logging.getLogger(_INTERPRETER_LOGGER)
+    if not any(isinstance(f, _FailuresAtDebug) for f in interpreter.filters):
+        interpreter.addFilter(_FailuresAtDebug())
     lambda_eval_utils._invoke_lambda_function = _invoke_lambda_function
     for name, module in list(sys.modules.items()):
         if name.startswith("moto.stepfunctions.parser") and hasattr(module, "boto_client_for"):
