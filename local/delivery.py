@@ -8,7 +8,9 @@
   EventBridge invokes a target; a failed invoke is logged and left for the rule's retry (the
   message shows again after its visibility timeout).
 
-Several pollers per SQS source stand in for Lambda's concurrent pollers. Threads stop on `stop`.
+Several pollers per SQS source stand in for Lambda's concurrent pollers. Their receives take
+turns (one lock per queue): moto's ReceiveMessage is not safe against itself on one queue, and
+two concurrent receives can hand out one message twice and lose another. Threads stop on `stop`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class Delivery:
         self._region = region
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._receiving = {source.queue_url: threading.Lock() for source in sources}
 
     def start(self) -> Delivery:
         for source in self._sources:
@@ -78,13 +81,14 @@ class Delivery:
     def _poll(self, source: EventSource) -> None:
         while not self._stopped.is_set():
             try:
-                messages = self._sqs.receive_message(
-                    QueueUrl=source.queue_url,
-                    MaxNumberOfMessages=source.batch_size,
-                    WaitTimeSeconds=WAIT_SECONDS,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
+                with self._receiving[source.queue_url]:
+                    messages = self._sqs.receive_message(
+                        QueueUrl=source.queue_url,
+                        MaxNumberOfMessages=source.batch_size,
+                        WaitTimeSeconds=WAIT_SECONDS,
+                        AttributeNames=["All"],
+                        MessageAttributeNames=["All"],
+                    ).get("Messages", [])
             except Exception:  # the stack is stopping, or moto hiccuped: try again
                 if not self._stopped.wait(0.5):
                     _log.debug("receive failed on %s", source.queue_url, exc_info=True)

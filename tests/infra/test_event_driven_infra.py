@@ -97,8 +97,35 @@ def test_the_queue_worker_role_reaches_only_its_queues(template: dict[str, Any])
     assert sqs["sqs:ReceiveMessage"] == [{"Fn::GetAtt": ["RequestQueue", "Arn"]}]
     assert sqs["sqs:DeleteMessage"] == [{"Fn::GetAtt": ["RequestQueue", "Arn"]}]
     assert sqs["sqs:ChangeMessageVisibility"] == [{"Fn::GetAtt": ["RequestQueue", "Arn"]}]
-    assert sqs["sqs:SendMessage"] == [{"Fn::GetAtt": ["ResponseQueue", "Arn"]}, {"Ref": "ReplyQueueArns"}]
-    assert not [a for a in grants if a.startswith(("events:", "s3:"))]
+    # Results to the response queue and allowed reply queues; throttled batch lines back to its own.
+    assert sorted(map(str, sqs["sqs:SendMessage"])) == sorted(
+        map(
+            str,
+            [
+                {"Fn::GetAtt": ["ResponseQueue", "Arn"]},
+                {"Fn::GetAtt": ["RequestQueue", "Arn"]},
+                {"Ref": "ReplyQueueArns"},
+            ],
+        )
+    )
+    assert not [a for a in grants if a.startswith("events:")]
+    # Batch lines: their results under batches/*/results/ and their counts on the table, nothing else.
+    assert grants["s3:PutObject"] == [{"Fn::Sub": "${Bucket.Arn}/batches/*/results/*"}]
+    assert grants["dynamodb:UpdateItem"] == [{"Fn::GetAtt": ["Table", "Arn"]}]
+
+
+def test_the_batch_function_role(template: dict[str, Any]) -> None:
+    grants = _grants(template, "BatchRole")
+    assert grants["sqs:SendMessage"] == [{"Fn::GetAtt": ["RequestQueue", "Arn"]}]
+    assert grants["s3:PutObject"] == [{"Fn::Sub": "${Bucket.Arn}/files/*"}]
+    assert grants["s3:DeleteObject"] == [{"Fn::Sub": "${Bucket.Arn}/batches/*"}]
+    name = template["Resources"]["BatchFunction"]["Properties"]["FunctionName"]
+    assert name == {"Fn::Sub": "${AWS::StackName}-batch"}
+    env = declared_environment("ControlPlaneFunction")
+    assert env["RELAY_BATCH_FUNCTION_NAME"]["Fn::Sub"].endswith(":function:${AWS::StackName}-batch")
+    assert grants["lambda:InvokeFunction"] == [env["RELAY_BATCH_FUNCTION_NAME"]]
+    control = _grants(template, "ControlPlaneRole")
+    assert env["RELAY_BATCH_FUNCTION_NAME"] in control["lambda:InvokeFunction"]
 
 
 def test_the_events_worker_role_reaches_only_its_bus_and_batch_prefixes(template: dict[str, Any]) -> None:

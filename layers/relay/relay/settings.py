@@ -44,6 +44,7 @@ ENV_REQUEST_MAX_RECEIVES = "RELAY_REQUEST_MAX_RECEIVES"
 ENV_REQUEST_RETRY_DELAY = "RELAY_REQUEST_RETRY_DELAY_SECONDS"
 ENV_EVENT_BUS_NAME = "RELAY_EVENT_BUS_NAME"
 ENV_BATCH_CONCURRENCY = "RELAY_BATCH_CONCURRENCY"
+ENV_BATCH_FUNCTION_NAME = "RELAY_BATCH_FUNCTION_NAME"
 
 # Every request size limit comes from one budget. A synchronous Lambda invocation carries at
 # most 6 MiB (6,291,456 bytes) of request payload, which binds before API Gateway's 10 MB. The
@@ -179,6 +180,9 @@ class Settings:
     request_retry_delay: int = DEFAULT_REQUEST_RETRY_DELAY
     event_bus_name: str = ""
     batch_concurrency: int = DEFAULT_BATCH_CONCURRENCY
+    # The batch function (its name or ARN): the control plane hands new batches to it, and it
+    # hands itself the rest of a long batch. Empty where batches are never run.
+    batch_function_name: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -229,6 +233,7 @@ class Settings:
             request_retry_delay=int(_number(ENV_REQUEST_RETRY_DELAY, DEFAULT_REQUEST_RETRY_DELAY)),
             event_bus_name=os.environ.get(ENV_EVENT_BUS_NAME, "").strip(),
             batch_concurrency=max(1, int(_number(ENV_BATCH_CONCURRENCY, DEFAULT_BATCH_CONCURRENCY))),
+            batch_function_name=os.environ.get(ENV_BATCH_FUNCTION_NAME, "").strip(),
         )
 
 

@@ -45,9 +45,18 @@ class SqsQueues:
             self._urls[arn] = url
         return url
 
-    def send(self, queue_url: str, body: str, attributes: Mapping[str, str] | None = None) -> str:
-        """Send `body` with string attributes; returns the message id."""
+    def send(
+        self,
+        queue_url: str,
+        body: str,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        delay_seconds: int = 0,
+    ) -> str:
+        """Send `body` with string attributes, shown after `delay_seconds`; returns the message id."""
         kwargs: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body}
+        if delay_seconds:
+            kwargs["DelaySeconds"] = delay_seconds
         if attributes:
             kwargs["MessageAttributes"] = {
                 name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
@@ -73,12 +82,22 @@ class InMemoryQueues:
     def __init__(self) -> None:
         self.sent: dict[str, list[tuple[str, dict[str, str]]]] = {}
         self.delayed: list[tuple[str, str, int]] = []
+        self.delays: list[tuple[str, int]] = []
 
     def url_of(self, arn: str) -> str:
         name, _ = queue_name_and_account(arn)
         return f"memory://{name}"
 
-    def send(self, queue_url: str, body: str, attributes: Mapping[str, str] | None = None) -> str:
+    def send(
+        self,
+        queue_url: str,
+        body: str,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        delay_seconds: int = 0,
+    ) -> str:
+        if delay_seconds:
+            self.delays.append((queue_url, delay_seconds))
         messages = self.sent.setdefault(queue_url, [])
         messages.append((body, dict(attributes or {})))
         return f"m-{len(messages)}"

@@ -35,6 +35,7 @@ def data_plane_routers() -> tuple[APIRouter, ...]:
 def control_plane_routers() -> tuple[APIRouter, ...]:
     from relay.http.routes import (
         admin_models,
+        batches,
         datasets,
         deployments,
         docs,
@@ -59,6 +60,7 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
         engines.router,
         testing_functions.router,
         files.router,
+        batches.router,
         keys.router,
         admin_models.router,
     )

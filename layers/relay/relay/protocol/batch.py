@@ -18,6 +18,8 @@ COMPLETIONS_URL = "/v1/completions"
 EMBEDDINGS_URL = "/v1/embeddings"
 RERANK_URL = "/v1/rerank"
 CLASSIFICATION_URL = "/v1/classification"
+# Every url a line may name (the dispatcher serves exactly these), and so every batch endpoint.
+BATCH_URLS = (CHAT_URL, COMPLETIONS_URL, EMBEDDINGS_URL, RERANK_URL, CLASSIFICATION_URL)
 
 
 class BatchRequestLine(BaseModel):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from relay.backends.sagemaker.chat import SageMakerChatBackend
     from relay.backends.sagemaker.control import SageMakerControl
     from relay.backends.sagemaker.runtime import SageMakerRuntime
+    from relay.backends.sqs import SqsQueues
     from relay.backends.stepfunctions import StepFunctions
     from relay.backends.worker import Worker
     from relay.pipeline.context import Pipeline
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
     from relay.services.deployments.schedules import ScheduleSync
     from relay.services.deployments.service import DeploymentService
     from relay.services.deployments.worker import DeploymentWorker
+    from relay.services.batches.lines import BatchLines
+    from relay.services.batches.repository import BatchRepository
+    from relay.services.batches.runner import BatchRunner
+    from relay.services.batches.service import BatchService
     from relay.services.dispatch.bus import BusWorker
     from relay.services.dispatch.dispatcher import Dispatcher
     from relay.services.dispatch.objects import ObjectBatchWorker
@@ -370,7 +375,6 @@ class Services:
     @cached_property
     def queue_worker(self) -> QueueWorker:
         """The request queue's consumer (functions/requests_queue)."""
-        from relay.backends.sqs import SqsQueues
         from relay.services.dispatch.queue import QueueConfig, QueueWorker
 
         settings = self.settings
@@ -383,7 +387,69 @@ class Services:
             request_queue_url=settings.request_queue_url,
             retry_delay=settings.request_retry_delay,
         )
-        return QueueWorker(self.dispatcher, SqsQueues(lambda: aws.client("sqs")), config)
+        return QueueWorker(self.dispatcher, self.queues, config, batch_lines=self.batch_lines)
+
+    @cached_property
+    def queues(self) -> SqsQueues:
+        from relay.backends.sqs import SqsQueues
+
+        return SqsQueues(lambda: aws.client("sqs"))
+
+    @cached_property
+    def batch_repository(self) -> BatchRepository:
+        from relay.services.batches.dynamodb import DynamoDBBatchRepository
+
+        return DynamoDBBatchRepository(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def batch_function(self) -> Worker | None:
+        """The batch function (asynchronous invokes), where this function is told its name."""
+        from relay.backends.worker import LambdaWorker
+
+        name = self.settings.batch_function_name
+        return LambdaWorker(lambda: aws.client("lambda"), name) if name else None
+
+    @cached_property
+    def batches(self) -> BatchService:
+        """`/v1/batches` (the control plane)."""
+        from relay.services.batches.service import BatchService
+
+        return BatchService(self.batch_repository, self.files, self.batch_function)
+
+    @cached_property
+    def batch_lines(self) -> BatchLines:
+        """A batch's lines on the request queue (the queue worker hands them here)."""
+        from relay.services.batches.lines import BatchLines
+
+        settings = self.settings
+        return BatchLines(
+            self.dispatcher,
+            self.batch_repository,
+            self.object_store,
+            self.queues,
+            settings.request_queue_url,
+            settings.request_retry_delay,
+        )
+
+    @cached_property
+    def batch_runner(self) -> BatchRunner:
+        """What the batch function runs (functions/batch)."""
+        from relay.backends.s3_uploads import S3Uploads
+        from relay.services.batches.runner import BatchRunner
+
+        settings = self.settings
+        if not settings.request_queue_url:
+            raise SettingsError("RELAY_REQUEST_QUEUE_URL must be set for the batch function")
+        return BatchRunner(
+            self.batch_repository,
+            self.files,
+            self.object_store,
+            S3Uploads(aws.client("s3"), settings.bucket_name),
+            self.queues,
+            settings.request_queue_url,
+            self.batch_function,
+            settings.batch_concurrency,
+        )
 
     @cached_property
     def bus_worker(self) -> BusWorker:

@@ -24,6 +24,7 @@ from relay.services.dispatch.dispatcher import Dispatched, Dispatcher, invalid_l
 
 ENTRY_POINT = "sqs"
 REPLY_TO = "ReplyTo"
+BATCH_LINE = "RelayBatch"  # relay.services.batches.lines.BATCH_ATTRIBUTE
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's own ceiling
 
 
@@ -33,7 +34,14 @@ class RetryLater(Exception):
 
 class Queues(Protocol):
     def url_of(self, arn: str) -> str: ...
-    def send(self, queue_url: str, body: str, attributes: Mapping[str, str] | None = None) -> str: ...
+    def send(
+        self,
+        queue_url: str,
+        body: str,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        delay_seconds: int = 0,
+    ) -> str: ...
     def delay(self, queue_url: str, receipt_handle: str, seconds: int) -> None: ...
 
 
@@ -62,14 +70,29 @@ class QueueConfig:
     retry_delay: int  # seconds before the first redelivery of a transient failure
 
 
+class BatchLineHandler(Protocol):
+    async def handle(self, record: Mapping[str, Any]) -> None: ...
+
+
 class QueueWorker:
-    def __init__(self, dispatcher: Dispatcher, queues: Queues, config: QueueConfig) -> None:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        queues: Queues,
+        config: QueueConfig,
+        batch_lines: BatchLineHandler | None = None,
+    ) -> None:
         self._dispatcher = dispatcher
         self._queues = queues
         self._config = config
+        self._batch_lines = batch_lines
 
     async def handle(self, record: Mapping[str, Any]) -> None:
         """Answer one SQS record; raises RetryLater to hand it back to the queue."""
+        if self._batch_lines is not None and _attribute(record, BATCH_LINE) is not None:
+            # A line of the Batch API: its result is kept with the batch, not sent to a reply queue.
+            await self._batch_lines.handle(record)
+            return
         body = record.get("body", "")
         reply_to = _attribute(record, REPLY_TO)
         reply_url = self._config.response_queue_url

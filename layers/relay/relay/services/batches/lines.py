@@ -1,0 +1,113 @@
+"""A batch's lines on the request queue: run each, keep its result, count it on the batch.
+
+A line carries `RelayBatch` (`<owner>/<batch id>`), `RelayLine` and `RelayModel` attributes.
+A transient failure is not a failed line: the line is sent again with a growing delay (SQS
+DelaySeconds, at most 15 minutes) until it succeeds or the batch stops. A line of a batch that
+stopped (cancelled, expired) is dropped and counted as skipped, so the runner's accounting of
+lines in flight still drains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from relay.observability import logger
+from relay.services.batches.models import results_prefix
+from relay.services.batches.repository import BatchRepository
+from relay.services.dispatch.dispatcher import Dispatcher
+
+ENTRY_POINT = "batch"
+BATCH_ATTRIBUTE = "RelayBatch"
+LINE_ATTRIBUTE = "RelayLine"
+MODEL_ATTRIBUTE = "RelayModel"
+ATTEMPT_ATTRIBUTE = "RelayAttempt"
+MAX_DELAY_SECONDS = 900  # SQS's DelaySeconds ceiling
+
+
+class Sender(Protocol):
+    def send(
+        self,
+        queue_url: str,
+        body: str,
+        attributes: Mapping[str, str] | None = None,
+        *,
+        delay_seconds: int = 0,
+    ) -> str: ...
+
+
+class Writer(Protocol):
+    def write(self, key: str, body: bytes, *, content_type: str) -> None: ...
+
+
+def attribute(record: Mapping[str, Any], name: str) -> str | None:
+    value = ((record.get("messageAttributes") or {}).get(name) or {}).get("stringValue")
+    return value if isinstance(value, str) and value else None
+
+
+def usage_tokens(body: Mapping[str, Any]) -> tuple[int, int]:
+    usage = body.get("usage") if isinstance(body, Mapping) else None
+    if not isinstance(usage, Mapping):
+        return 0, 0
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens", 0))
+    completion = usage.get("completion_tokens", usage.get("output_tokens", 0))
+    return int(prompt or 0), int(completion or 0)
+
+
+def result_key(owner: str, batch_id: str, line: int) -> str:
+    return f"{results_prefix(owner, batch_id)}{line:08d}.json"
+
+
+class BatchLines:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        batches: BatchRepository,
+        results: Writer,
+        queues: Sender,
+        queue_url: str,
+        retry_delay: int,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._batches = batches
+        self._results = results
+        self._queues = queues
+        self._queue_url = queue_url
+        self._retry_delay = retry_delay
+
+    async def handle(self, record: Mapping[str, Any]) -> None:
+        owner, _, batch_id = str(attribute(record, BATCH_ATTRIBUTE)).partition("/")
+        line = int(attribute(record, LINE_ATTRIBUTE) or 0)
+        model = attribute(record, MODEL_ATTRIBUTE) or ""
+        batch = self._batches.get(owner, batch_id)
+        if batch is None:
+            logger.warning("line of an unknown batch dropped", extra={"batch_id": batch_id, "line": line})
+            return
+        if batch.status != "in_progress":
+            self._batches.answered(owner, batch_id, model, "skipped", 0, 0)
+            return
+        outcome = await self._dispatcher.dispatch(record.get("body", ""), entry_point=ENTRY_POINT)
+        if outcome.transient:
+            self._again(record, line)
+            return
+        body = outcome.line.response.body if outcome.line.response is not None else {}
+        prompt, completion = usage_tokens(body)
+        self._results.write(
+            result_key(owner, batch_id, line),
+            outcome.line.model_dump_json().encode(),
+            content_type="application/json",
+        )
+        state = "completed" if outcome.line.succeeded else "failed"
+        self._batches.answered(owner, batch_id, model, state, prompt, completion)
+
+    def _again(self, record: Mapping[str, Any], line: int) -> None:
+        attempt = int(attribute(record, ATTEMPT_ATTRIBUTE) or 1)
+        attributes = {
+            name: value
+            for name in (BATCH_ATTRIBUTE, LINE_ATTRIBUTE, MODEL_ATTRIBUTE)
+            if (value := attribute(record, name)) is not None
+        }
+        attributes[ATTEMPT_ATTRIBUTE] = str(attempt + 1)
+        delay = min(MAX_DELAY_SECONDS, self._retry_delay * 2 ** (attempt - 1))
+        self._queues.send(self._queue_url, str(record.get("body", "")), attributes, delay_seconds=delay)
+        logger.info("batch line throttled; sent again later", extra={"line": line, "delay": delay})
