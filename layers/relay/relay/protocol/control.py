@@ -140,3 +140,8 @@ class ApiKeyObject(BaseModel):
 
 class CreatedApiKey(ApiKeyObject):
     key: str  # the only time the plaintext is ever returned
+
+
+class RotatedAdminKey(BaseModel):
+    object: Literal["admin_key"] = "admin_key"
+    key: str  # the new admin key, returned once; the old one is refused from now on

@@ -138,9 +138,11 @@ class Services:
 
     @cached_property
     def keys(self) -> ApiKeyService:
+        from relay.backends.secrets import secrets_manager_writer
         from relay.services.keys.service import ApiKeyService
 
-        return ApiKeyService(self.api_keys, self.authenticator.forget)
+        writer = secrets_manager_writer(lambda: aws.client("secretsmanager"), self.settings.admin_secret_id)
+        return ApiKeyService(self.api_keys, self.authenticator.forget, admin_secret=writer)
 
     @cached_property
     def authenticator(self) -> Authenticator:

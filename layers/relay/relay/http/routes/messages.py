@@ -14,13 +14,14 @@ from starlette.responses import Response
 
 from relay.errors import RelayError
 from relay.http.envelope import anthropic_error_body
+from relay.http.json_route import JSONBodyRoute
 from relay.http.routes.chat import json_response
 from relay.http.security import require_key, services_of
 from relay.http.sse import event_stream_response, named_event
 from relay.observability import logger
 from relay.protocol.messages import CountTokensRequest, MessageCreateRequest, StreamEvent
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
 
 
 async def _frames(first: list[StreamEvent], rest: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from relay.http.json_route import JSONBodyRoute
 from relay.http.routes.chat import json_response
 from relay.http.security import require_key, services_of
 from relay.http.sse import event_stream_response, named_event
 from relay.protocol.responses import ResponseCreateRequest
 from relay.services.keys.models import Principal
 
-router = APIRouter()
+router = APIRouter(route_class=JSONBodyRoute)
 
 
 async def _frames(first: list[dict[str, Any]], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
