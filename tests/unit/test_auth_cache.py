@@ -112,3 +112,22 @@ def test_forget_drops_the_record_too() -> None:
     auth.forget(principal.key_id)
     with pytest.raises(AuthenticationError):
         auth.authenticate(plaintext)
+
+
+def test_rotating_the_admin_key_refuses_the_old_one_here_at_once() -> None:
+    from relay.errors import ServiceUnavailableError
+    from relay.services.keys.models import ADMIN
+    from relay.services.keys.service import ApiKeyService
+
+    secret = ["A" * 48]
+    keys = CountingKeys()
+    auth = Authenticator(lambda: secret[0], keys, ttl=60)
+    service = ApiKeyService(keys, auth.forget, admin_secret=lambda value: secret.__setitem__(0, value))
+    assert auth.authenticate("A" * 48) == ADMIN
+    new_key = service.rotate_admin()
+    assert secret == [new_key] and len(new_key) == 48 and new_key.isalnum()
+    with pytest.raises(AuthenticationError):
+        auth.authenticate("A" * 48)
+    assert auth.authenticate(new_key) == ADMIN
+    with pytest.raises(ServiceUnavailableError):
+        ApiKeyService(keys, auth.forget).rotate_admin()  # no writable secret: refused, nothing changes

@@ -79,6 +79,9 @@ class Authenticator:
         """Drop this instance's cached verdicts for a revoked key (others expire within the TTL)."""
         self._cache.drop_where(lambda _, p: p is not None and p.key_id == key_id)
         self._records.drop_where(lambda k, _: k == key_id)
+        if key_id == ADMIN.key_id:  # the admin key was rotated: read the secret again
+            with self._lock:
+                self._admin = None
 
     def _verify(self, presented: str) -> Principal | None:
         if hmac.compare_digest(presented.encode("utf-8"), self._admin_key()):

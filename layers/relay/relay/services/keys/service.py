@@ -1,18 +1,33 @@
-"""API keys as the admin routes use them: create (the plaintext shown once), list, revoke."""
+"""API keys as the admin routes use them: create (the plaintext shown once), list, revoke, and
+the admin key's rotation.
+
+Rotation writes a new admin key into its Secrets Manager secret. This instance stops taking
+the old one at once; every other instance re-reads the secret within the auth cache's TTL
+(`RELAY_AUTH_CACHE_TTL_SECONDS`), so the old key is refused everywhere after that.
+"""
 
 from __future__ import annotations
 
 import re
 import secrets
+import string
 import time
 from collections.abc import Callable
 
-from relay.services.keys.models import KEY_ID_LENGTH, KEY_PREFIX, ApiKey, hash_secret
+from relay.errors import ServiceUnavailableError
+from relay.services.keys.models import ADMIN, KEY_ID_LENGTH, KEY_PREFIX, ApiKey, hash_secret
 from relay.services.keys.repository import ApiKeyRepository, key_not_found
 from relay.services.projects.service import clean_name
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _KEY_ID = re.compile(rf"[a-z0-9]{{{KEY_ID_LENGTH}}}")
+# As the template's GenerateSecretString makes it: 48 letters and digits (about 285 bits).
+_ADMIN_ALPHABET = string.ascii_letters + string.digits
+ADMIN_KEY_LENGTH = 48
+
+
+def generate_admin_key() -> str:
+    return "".join(secrets.choice(_ADMIN_ALPHABET) for _ in range(ADMIN_KEY_LENGTH))
 
 
 def generate_key(name: str, now: int | None = None) -> tuple[str, ApiKey]:
@@ -36,10 +51,12 @@ class ApiKeyService:
         keys: ApiKeyRepository,
         forget: Callable[[str], None],
         clock: Callable[[], float] = time.time,
+        admin_secret: Callable[[str], None] | None = None,
     ) -> None:
         self._keys = keys
         self._forget = forget  # drops this instance's cached verdicts for a revoked key
         self._clock = clock
+        self._admin_secret = admin_secret  # stores a new admin key in its secret
 
     def create(self, name: str | None) -> tuple[str, ApiKey]:
         """Store a new key; returns (plaintext, record). The plaintext is never stored."""
@@ -56,3 +73,12 @@ class ApiKeyService:
             raise key_not_found(key_id)
         self._keys.delete(key_id)
         self._forget(key_id)
+
+    def rotate_admin(self) -> str:
+        """Issue a new admin key and revoke the old one; returns the new plaintext (shown once)."""
+        if self._admin_secret is None:
+            raise ServiceUnavailableError("The admin key secret is not writable here")
+        new_key = generate_admin_key()
+        self._admin_secret(new_key)
+        self._forget(ADMIN.key_id)
+        return new_key
