@@ -128,3 +128,20 @@ def test_responses_errors_use_the_openai_envelope(client: Any, auth: dict[str, s
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "model_not_found"
     unauthenticated = client.get("/v1/responses/resp_nope")
     assert unauthenticated.status_code == 401
+
+
+def test_openapi_describes_both_apis_with_their_envelopes(client: Any) -> None:
+    document = client.get("/openapi.json").json()
+    messages = document["paths"]["/v1/messages"]["post"]
+    assert messages["responses"]["default"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AnthropicError"
+    }
+    responses = document["paths"]["/v1/responses"]["post"]
+    assert responses["responses"]["default"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OpenAIError"
+    }
+    assert {
+        "/v1/messages/count_tokens",
+        "/v1/responses/{response_id}",
+        "/v1/responses/{response_id}/input_items",
+    } <= set(document["paths"])

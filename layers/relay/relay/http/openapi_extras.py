@@ -51,6 +51,12 @@ EXAMPLES: dict[tuple[str, str], Any] = {
         "max_tokens": 100,
     },
     ("post", "/v1/completions"): {"model": "qwen-chat/dev", "prompt": "Once upon a time", "max_tokens": 50},
+    ("post", "/v1/messages"): {
+        "model": "us.anthropic.claude-sonnet-4-20250514-v1:0",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": "Say hello in French"}],
+    },
+    ("post", "/v1/responses"): {"model": "amazon.nova-lite-v1:0", "input": "Say hello in French"},
     ("post", "/v1/embeddings"): {"model": "amazon.titan-embed-text-v2:0", "input": "Relay on Bedrock"},
     ("post", "/v1/rerank"): {
         "model": "cohere.rerank-v3-5:0",
@@ -119,6 +125,20 @@ def error_schemas() -> dict[str, Any]:
                         "code": {"type": ["string", "null"]},
                     },
                 }
+            },
+        },
+        "AnthropicError": {
+            "type": "object",
+            "required": ["type", "error"],
+            "properties": {
+                "type": {"type": "string", "enum": ["error"]},
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string", "example": "invalid_request_error"},
+                        "message": {"type": "string"},
+                    },
+                },
             },
         },
         "ControlPlaneError": {

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 import relay
 from relay.errors import NotFoundError
-from relay.http.envelope import is_control_path
+from relay.http.envelope import is_anthropic_path, is_control_path
 from relay.http.openapi_extras import EXAMPLES, FORMS, JSON_BODIES, TAGS, error_schemas
 
 router = APIRouter()
@@ -98,7 +98,13 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
         operation["tags"] = operation.get("tags") or [
             next(tag for prefix, tag in TAGS if path.startswith(prefix))
         ]
-        envelope = "ControlPlaneError" if is_control_path(path) else "OpenAIError"
+        envelope = (
+            "ControlPlaneError"
+            if is_control_path(path)
+            else "AnthropicError"
+            if is_anthropic_path(path)
+            else "OpenAIError"
+        )
         operation.setdefault("responses", {})["default"] = {
             "description": "An error, in this route's envelope",
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{envelope}"}}},
