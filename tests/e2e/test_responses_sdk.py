@@ -104,7 +104,7 @@ def test_retrieve_input_items_and_delete(
     assert fetched.metadata == {"k": "v"}
     items = openai_client.responses.input_items.list(created.id)
     assert [i.type for i in items.data] == ["message"]
-    assert items.data[0].content[0].text == "keep this one"  # type: ignore[union-attr]
+    assert items.data[0].content[0].text == "keep this one"  # type: ignore[union-attr,index]
 
     key = httpx.post(
         f"{live_server}/keys", headers={"Authorization": f"Bearer {admin_key}"}, json={"name": "other"}
@@ -121,7 +121,7 @@ def test_retrieve_input_items_and_delete(
 
 
 def test_json_schema_output(openai_client: openai.OpenAI) -> None:
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
         "required": ["name", "age"],
@@ -132,7 +132,8 @@ def test_json_schema_output(openai_client: openai.OpenAI) -> None:
         text={"format": {"type": "json_schema", "name": "person", "schema": schema, "strict": True}},
     )
     assert json.loads(response.output_text) == {"name": "name-1", "age": 1}
-    assert response.text is not None and response.text.format.type == "json_schema"
+    assert response.text is not None and response.text.format is not None
+    assert response.text.format.type == "json_schema"
 
 
 def test_encrypted_reasoning_round_trips_across_a_tool_turn(openai_client: openai.OpenAI) -> None:

@@ -65,7 +65,7 @@ def test_system_blocks_keep_cache_control() -> None:
         request(system=[{"type": "text", "text": "Long", "cache_control": {"type": "ephemeral"}}]),
         thinking=False,
     )
-    part = chat.messages[0].content[0]  # type: ignore[union-attr,index]
+    part = chat.messages[0].content[0]  # type: ignore[index]
     assert part.cache_control is not None  # type: ignore[union-attr]
 
 

@@ -46,7 +46,7 @@ class EchoBackend:
         self.fail_after_first = False
 
     def _text(self, request: ChatCompletionRequest) -> str:
-        return " | ".join(text_of(m.content) for m in request.messages)  # type: ignore[union-attr]
+        return " | ".join(text_of(m.content) for m in request.messages)
 
     async def complete(self, request: ChatCompletionRequest, target: BedrockTarget) -> ChatCompletion:
         self.requests.append(request)

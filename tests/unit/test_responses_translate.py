@@ -124,9 +124,8 @@ def test_text_formats() -> None:
     chat = to_chat(request(text=fmt), [])
     assert chat.response_format is not None and chat.response_format.json_schema is not None
     assert chat.response_format.json_schema.schema_ == schema
-    assert (
-        to_chat(request(text={"format": {"type": "json_object"}}), []).response_format.type == "json_object"
-    )  # type: ignore[union-attr]
+    json_object = to_chat(request(text={"format": {"type": "json_object"}}), []).response_format
+    assert json_object is not None and json_object.type == "json_object"
     assert to_chat(request(text={"format": {"type": "text"}}), []).response_format is None
 
 
