@@ -104,6 +104,9 @@ GRPO_CASES = [
     ("GRPO", {"task_type": "classification"}),
     ("parameters.downsample_size", {"parameters": {"downsample_size": 3}}),
     ("parameters.num_generations", {"parameters": {"num_generations": 1}}),
+    # The trainer's group rule: num_generations divides the batch (4 on tiny-local for GRPO).
+    ("parameters.num_generations", {"parameters": {"num_generations": 3}}),
+    ("parameters.num_generations", {"parameters": {"num_generations": 4, "per_device_train_batch_size": 2}}),
 ]
 
 
@@ -178,3 +181,43 @@ def test_a_running_job_cannot_be_deleted(client: Any, auth: dict[str, str], setu
         f"/v1/projects/{setup['project']}/training-jobs/tr-bbbbbbbbbbbbbbbb", headers=auth
     )
     assert response.status_code == 409 and "cancel it" in response.json()["error"]
+
+
+def test_grpo_with_its_defaults_is_accepted_with_a_valid_group(
+    client: Any, auth: dict[str, str], setup: dict[str, str]
+) -> None:
+    body = _body(setup, test_functions=["exact_match"], reward={"exact_match": 1.0}, name="grpo-defaults")
+    response = client.post(f"/v1/projects/{setup['project']}/training-jobs/grpo", json=body, headers=auth)
+    assert response.status_code == 201, response.text
+    job = response.json()["id"]
+    detail = client.get(f"/v1/projects/{setup['project']}/training-jobs/{job}", headers=auth).json()
+    hyper = detail["hyper_parameters"]
+    assert hyper["num_generations"] >= 2
+    assert hyper["per_device_train_batch_size"] % hyper["num_generations"] == 0
+    client.post(f"/v1/projects/{setup['project']}/training-jobs/{job}/cancel", headers=auth)
+
+
+def test_every_problem_is_listed_with_its_field(
+    client: Any, auth: dict[str, str], setup: dict[str, str]
+) -> None:
+    parameters = {"learning_rate": 5, "lora_rank": 0, "bogus": 1}
+    response = client.post(
+        f"/v1/projects/{setup['project']}/training-jobs",
+        json=_body(setup, parameters=parameters),
+        headers=auth,
+    )
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]
+    for field in ("parameters.bogus", "parameters.learning_rate", "parameters.lora_rank"):
+        assert field in message, message
+    assert "more problem" not in message
+    shape = client.post(
+        f"/v1/projects/{setup['project']}/training-jobs",
+        json=_body(setup, train_test_split_ratio="ten", rebalance_data=[1], base_model_option="x"),
+        headers=auth,
+    )
+    assert shape.status_code == 400, shape.text
+    listed = shape.json()["error"]
+    for field in ("train_test_split_ratio", "rebalance_data", "base_model_option"):
+        assert field in listed, listed
+    assert "more problem" not in listed

@@ -25,6 +25,21 @@ class ParameterSpec:
     techniques: tuple[str, ...]
     minimum: float | None = None
     maximum: float | None = None
+    # A technique whose rules need another default (GRPO: a batch holding whole groups).
+    technique_defaults: tuple[tuple[str, int | float | bool], ...] = ()
+
+    def default_for(self, technique: str) -> int | float | bool:
+        return dict(self.technique_defaults).get(technique, self.default)
+
+    def bounds(self) -> dict[str, Any]:
+        """The default, the inclusive range and the techniques, as the README documents them."""
+        out: dict[str, Any] = {"type": self.type, "default": self.default}
+        for key, value in (("minimum", self.minimum), ("maximum", self.maximum)):
+            if value is not None:
+                out[key] = value
+        out.update({f"default_{t}": v for t, v in self.technique_defaults})
+        out["techniques"] = list(self.techniques)
+        return out
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,7 @@ def _parameters(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Par
             techniques=tuple(merged["techniques"]),
             minimum=merged.get("minimum"),
             maximum=merged.get("maximum"),
+            technique_defaults=tuple(sorted(merged.get("technique_defaults", {}).items())),
         )
     unknown = set(overrides) - set(raw)
     if unknown:

@@ -11,24 +11,54 @@ from relay.catalogue.base_models import BaseModelSpec, ParameterSpec, base_model
 from relay.errors import BadRequestError
 
 
+class _Problem(ValueError):
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param, self.message = param, message
+
+
 def _coerce(spec: ParameterSpec, value: Any) -> int | float | bool:
     param = f"parameters.{spec.name}"
     if spec.type == "boolean":
         if not isinstance(value, bool):
-            raise BadRequestError(f"{param} must be true or false", param=param)
+            raise _Problem(param, f"{param} must be true or false")
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BadRequestError(f"{param} must be a number", param=param)
+        raise _Problem(param, f"{param} must be a number")
     number: int | float = value
     if spec.type == "integer":
         if float(value) != int(value):
-            raise BadRequestError(f"{param} must be a whole number", param=param)
+            raise _Problem(param, f"{param} must be a whole number")
         number = int(value)
     if spec.minimum is not None and number < spec.minimum:
-        raise BadRequestError(f"{param} must be at least {spec.minimum:g}", param=param)
+        raise _Problem(param, f"{param} must be at least {spec.minimum:g}")
     if spec.maximum is not None and number > spec.maximum:
-        raise BadRequestError(f"{param} must be at most {spec.maximum:g}", param=param)
+        raise _Problem(param, f"{param} must be at most {spec.maximum:g}")
     return number
+
+
+# The trainer's default (training/relay_training/config.py); the catalogue does not expose it.
+GRADIENT_ACCUMULATION_STEPS = 1
+
+
+def cross_parameter_problems(technique: str, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(param, message) for each rule between parameters that the trainer enforces at run time
+    (training/relay_training/grpo.py `check_group_size`), so a job fails at create, not Running."""
+    problems: list[tuple[str, str]] = []
+    if technique == "GRPO" and "num_generations" in values:
+        generations = int(values["num_generations"])
+        batch = int(values.get("per_device_train_batch_size", 1))
+        per_step = batch * int(values.get("gradient_accumulation_steps", GRADIENT_ACCUMULATION_STEPS))
+        if generations < 2 or per_step % generations:
+            problems.append(
+                (
+                    "parameters.num_generations",
+                    f"parameters.num_generations ({generations}) must be at least 2 and divide "
+                    f"per_device_train_batch_size x gradient_accumulation_steps ({batch} x "
+                    f"{per_step // batch}); GRPO compares the completions of one prompt within a batch",
+                )
+            )
+    return problems
 
 
 def resolve_base_model(name: str) -> BaseModelSpec:
@@ -66,11 +96,28 @@ def validate_training_parameters(
         )
     applicable = {n: p for n, p in spec.parameters.items() if technique in p.techniques}
     given = dict(parameters or {})
+    problems: list[tuple[str, str]] = []
     unknown = sorted(set(given) - set(applicable))
     if unknown:
-        raise BadRequestError(
-            f"Unknown {technique} parameter(s) for {spec.name}: {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(applicable))}",
-            param=f"parameters.{unknown[0]}",
+        problems.append(
+            (
+                f"parameters.{unknown[0]}",
+                f"Unknown {technique} parameter(s) for {spec.name}: {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(applicable))}",
+            )
         )
-    return {name: _coerce(p, given[name]) if name in given else p.default for name, p in applicable.items()}
+    values: dict[str, int | float | bool] = {}
+    for name, parameter in applicable.items():
+        if name not in given:
+            values[name] = parameter.default_for(technique)
+            continue
+        try:
+            values[name] = _coerce(parameter, given[name])
+        except _Problem as problem:
+            problems.append((problem.param, problem.message))
+    if not problems:
+        problems = cross_parameter_problems(technique, values)
+    if problems:
+        # Every problem at once, each naming its field; `param` is the first.
+        raise BadRequestError("; ".join(message for _, message in problems), param=problems[0][0])
+    return values
