@@ -28,7 +28,8 @@ from relay.protocol.chat import (
     UserMessage,
 )
 from relay.protocol.messages import CountTokensRequest, MessageCreateRequest
-from relay.translate.messages import from_chat, to_chat
+from relay.translate.messages import to_chat
+from relay.translate.messages_output import from_chat
 from relay.translate.messages_stream import chunk_events, end_events, new_state, start_events
 
 pytestmark = pytest.mark.unit

@@ -22,7 +22,8 @@ from relay.protocol.messages import (
 )
 from relay.services.chat import ChatService, close_quietly
 from relay.targets import BedrockTarget, Target
-from relay.translate.messages import from_chat, to_chat
+from relay.translate.messages import to_chat
+from relay.translate.messages_output import from_chat
 from relay.translate.messages_stream import chunk_events, end_events, new_state, start_events
 
 

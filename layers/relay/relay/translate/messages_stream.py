@@ -26,7 +26,7 @@ from relay.protocol.messages import (
     StreamEvent,
     Usage,
 )
-from relay.translate.messages import STOP_REASONS, message_id, usage_of
+from relay.translate.messages_output import STOP_REASONS, message_id, usage_of
 
 
 @dataclass
