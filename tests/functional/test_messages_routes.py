@@ -145,3 +145,33 @@ def test_openapi_describes_both_apis_with_their_envelopes(client: Any) -> None:
         "/v1/responses/{response_id}",
         "/v1/responses/{response_id}/input_items",
     } <= set(document["paths"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        (
+            "/v1/messages",
+            {"model": NOVA, "max_tokens": "10", "messages": [{"role": "user", "content": "hi"}]},
+            "max_tokens",
+        ),
+        (
+            "/v1/messages",
+            {
+                "model": NOVA,
+                "max_tokens": 10,
+                "stream": "yes",
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+            "stream",
+        ),
+        ("/v1/responses", {"model": NOVA, "input": "hi", "max_output_tokens": "10"}, "max_output_tokens"),
+        ("/v1/responses", {"model": NOVA, "input": "hi", "store": "no"}, "store"),
+    ],
+)
+def test_numbers_and_flags_are_strict(
+    client: Any, auth: dict[str, str], path: str, body: dict[str, Any], param: str
+) -> None:
+    response = client.post(path, json=body, headers=auth)
+    assert response.status_code == 400
+    assert param in response.text

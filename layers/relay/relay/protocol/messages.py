@@ -124,7 +124,7 @@ class ToolChoiceParam(BaseModel):
 
 class ThinkingEnabled(BaseModel):
     type: Literal["enabled"]
-    budget_tokens: int = Field(ge=1024)
+    budget_tokens: int = Field(ge=1024, strict=True)
 
 
 class ThinkingDisabled(BaseModel):
@@ -140,17 +140,18 @@ class MessageCreateRequest(BaseModel):
 
     model: str
     messages: list[MessageParam] = Field(min_length=1)
-    max_tokens: int = Field(ge=1)
+    # Numbers and flags are strict, as on the chat models: "10" or true is a 400, not 10.
+    max_tokens: int = Field(ge=1, strict=True)
     metadata: MessageMetadata | None = None
     stop_sequences: list[str] | None = None
-    stream: bool | None = False
+    stream: bool | None = Field(default=False, strict=True)
     system: str | list[TextBlockParam] | None = None
-    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+    temperature: float | None = Field(default=None, ge=0.0, le=1.0, strict=True)
     thinking: Annotated[ThinkingEnabled | ThinkingDisabled, Field(discriminator="type")] | None = None
     tool_choice: ToolChoiceParam | None = None
     tools: list[ToolParam] | None = None
-    top_k: int | None = Field(default=None, ge=1)
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=1, strict=True)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0, strict=True)
 
 
 class CountTokensRequest(BaseModel):

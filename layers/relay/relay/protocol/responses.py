@@ -117,21 +117,22 @@ class ResponseCreateRequest(BaseModel):
 
     model: str
     input: str | list[dict[str, Any]]
-    background: bool | None = None
+    # Numbers and flags are strict, as on the chat models: "10" or "yes" is a 400.
+    background: bool | None = Field(default=None, strict=True)
     include: list[str] | None = None
     instructions: str | None = None
-    max_output_tokens: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1, strict=True)
     metadata: dict[str, str] | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: bool | None = Field(default=None, strict=True)
     previous_response_id: str | None = None
     reasoning: ReasoningConfig | None = None
-    store: bool | None = True
-    stream: bool | None = False
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    store: bool | None = Field(default=True, strict=True)
+    stream: bool | None = Field(default=False, strict=True)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0, strict=True)
     text: TextConfig | None = None
     tool_choice: str | dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0, strict=True)
     truncation: Literal["auto", "disabled"] | None = None
     user: str | None = None
 

@@ -1,8 +1,8 @@
 """Anthropic Messages <-> OpenAI chat shapes (pure), so `/v1/messages` reuses the chat machinery.
 
 A Messages request becomes a `ChatCompletionRequest` that the Converse and SageMaker
-translators already take; the `ChatCompletion` that comes back becomes a `Message`. What
-the chat shape cannot carry is refused with a 400 naming the Anthropic field.
+translators already take (the answer's way back is `messages_output`). What the chat
+shape cannot carry is refused with a 400 naming the Anthropic field.
 """
 
 from __future__ import annotations
