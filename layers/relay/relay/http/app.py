@@ -41,6 +41,7 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
         docs,
         engines,
         files,
+        fine_tuning,
         health,
         keys,
         models,
@@ -61,6 +62,7 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
         testing_functions.router,
         files.router,
         batches.router,
+        fine_tuning.router,
         keys.router,
         admin_models.router,
     )

@@ -66,7 +66,14 @@ def loss_points(records: list[dict[str, Any]], after: float) -> list[LossPoint]:
     for record in records:
         loss, timestamp = record.get("loss"), record.get("timestamp")
         if isinstance(loss, int | float) and isinstance(timestamp, int | float) and timestamp > after:
-            points.append(LossPoint(timestamp=float(timestamp), loss=float(loss)))
+            step = record.get("step")
+            points.append(
+                LossPoint(
+                    timestamp=float(timestamp),
+                    loss=float(loss),
+                    step=step if isinstance(step, int) and not isinstance(step, bool) else None,
+                )
+            )
     return sorted(points, key=lambda point: point.timestamp)
 
 

@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# What a client may upload; `batch_output` is what Relay writes (a batch's output and error files).
+# What a client may upload; `batch_output` and `fine-tune-results` are what Relay writes (a
+# batch's output and error files, a fine-tuning job's metrics CSV).
 UploadPurpose = Literal["batch", "fine-tune", "user_data"]
-FilePurpose = Literal["batch", "fine-tune", "user_data", "batch_output"]
+FilePurpose = Literal["batch", "fine-tune", "user_data", "batch_output", "fine-tune-results"]
 UPLOAD_PURPOSES: tuple[str, ...] = ("batch", "fine-tune", "user_data")
 # OpenAI's bounds on `expires_after.seconds`: one hour to thirty days.
 MIN_EXPIRES_AFTER = 3600

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
     from relay.services.embeddings import EmbeddingService
     from relay.services.files.repository import FileRepository
     from relay.services.files.service import FileService
+    from relay.services.fine_tuning.repository import FineTuningRepository
+    from relay.services.fine_tuning.service import FineTuningService
+    from relay.services.fine_tuning.serving import FineTunedModels
     from relay.services.keys.auth import Authenticator
     from relay.services.keys.repository import ApiKeyRepository
     from relay.services.keys.service import ApiKeyService
@@ -191,6 +194,8 @@ class Services:
             self.model_registry,
             base_models=lambda name: base_model(name) is not None,
             gate=self.deployment_gate,
+            # Built on the first `ft:` id, so other requests never pay for it.
+            fine_tuned=lambda model_id: self.fine_tuned_models.deployment_name(model_id),
         )
 
     @cached_property
@@ -373,6 +378,39 @@ class Services:
         return FileService(
             self.file_repository, self.object_store, S3Uploads(client, settings.bucket_name), limits
         )
+
+    @cached_property
+    def fine_tuning_repository(self) -> FineTuningRepository:
+        from relay.services.fine_tuning.dynamodb import DynamoDBFineTuningRepository
+
+        return DynamoDBFineTuningRepository(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def fine_tuning(self) -> FineTuningService:
+        """`/v1/fine_tuning/jobs`: OpenAI jobs as training jobs, files copied into datasets."""
+        from relay.services.fine_tuning.files import TrainingFiles
+        from relay.services.fine_tuning.results import ResultFiles
+        from relay.services.fine_tuning.service import FineTuningService
+
+        files = TrainingFiles(
+            self.files, self.dataset_uploads, self.datasets, self.settings.dataset_inline_max_bytes
+        )
+        return FineTuningService(
+            self.fine_tuning_repository,
+            self.training,
+            self.project_repository,
+            files,
+            ResultFiles(self.files, self.object_store),
+        )
+
+    @cached_property
+    def fine_tuned_models(self) -> FineTunedModels:
+        """`ft:` ids to deployments, for the resolver (reads only: the data plane may use it)."""
+        from relay.services.deployments.dynamodb import DynamoDBDeploymentRepository
+        from relay.services.fine_tuning.serving import FineTunedModels
+
+        deployments = DynamoDBDeploymentRepository(aws.client("dynamodb"), self.settings.table_name)
+        return FineTunedModels(self.fine_tuning_repository, self.training_job_repository, deployments)
 
     @cached_property
     def queue_worker(self) -> QueueWorker:

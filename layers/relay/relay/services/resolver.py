@@ -46,6 +46,10 @@ ALL_TYPES: tuple[str, ...] = get_args(ModelType)
 CHAT_TYPES = ("chat", "completion")
 
 Gate = Callable[[SageMakerTarget], None]
+# An OpenAI fine-tuned model id (`ft:<base>:<owner>:<suffix>:<id>[:ckpt-step-N]`) to the name of
+# the deployment serving it; raises ModelNotFoundError (naming how to deploy it) when none does.
+FineTunedLookup = Callable[[str], str]
+FINE_TUNED_PREFIX = "ft:"
 
 
 def is_bedrock_arn(model_id: str) -> bool:
@@ -68,11 +72,13 @@ class ModelResolver:
         *,
         base_models: Callable[[str], bool] = lambda _: False,
         gate: Gate | None = None,
+        fine_tuned: FineTunedLookup | None = None,
     ) -> None:
         self._catalog = catalog
         self._registry = registry
         self._base_models = base_models
         self._gate = gate
+        self._fine_tuned = fine_tuned
 
     def _arn_target(self, model_id: str) -> BedrockTarget:
         # The allow-list covers ARNs too: the resource id after the last "/" (a model or
@@ -86,6 +92,8 @@ class ModelResolver:
 
     def find(self, model_id: str) -> Target | None:
         """Blocking. The target for an id (ARNs excluded), or None when no source has it."""
+        if model_id.startswith(FINE_TUNED_PREFIX) and self._fine_tuned is not None:
+            model_id = self._fine_tuned(model_id)
         if is_registry_id(model_id):
             return self._registry.get(model_id)
         catalog_error: ServiceUnavailableError | None = None

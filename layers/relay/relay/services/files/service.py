@@ -147,9 +147,12 @@ class FileService:
         self._files.put(record)
         return record
 
-    def record_output(self, owner: str, file_id: str, filename: str, size: int) -> StoredFile:
-        """Record a `batch_output` file Relay wrote to `object_key(owner, file_id)` itself."""
-        record = StoredFile(file_id, owner, filename, "batch_output", size, self._now())
+    def record_output(
+        self, owner: str, file_id: str, filename: str, size: int, *, purpose: str = "batch_output"
+    ) -> StoredFile:
+        """Record a file Relay wrote to `object_key(owner, file_id)` itself (a batch's output, a
+        fine-tuning job's `fine-tune-results`)."""
+        record = StoredFile(file_id, owner, filename, purpose, size, self._now())
         self._files.put(record)
         return record
 

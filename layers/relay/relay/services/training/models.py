@@ -17,6 +17,8 @@ from relay.services.training.status import PENDING, TrainingStatus, as_status
 class LossPoint:
     timestamp: float
     loss: float
+    # The optimiser step of the metric line (None on points recorded before steps were kept).
+    step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,10 @@ class TrainingJob:
         kept["status"] = as_status(kept.get("status", PENDING))
         # Whole numbers come back from DynamoDB as int; the series is floats, as the spec shows it.
         kept["training_loss"] = [
-            LossPoint(float(p["timestamp"]), float(p["loss"])) for p in kept.get("training_loss") or []
+            LossPoint(
+                float(p["timestamp"]), float(p["loss"]), int(p["step"]) if p.get("step") is not None else None
+            )
+            for p in kept.get("training_loss") or []
         ]
         kept["status_history"] = [
             StatusChange(as_status(e["status"]), int(e["at"]), e.get("reason"))
