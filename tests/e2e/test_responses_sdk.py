@@ -178,3 +178,25 @@ def test_error_after_the_first_byte_is_an_error_event(openai_client: openai.Open
     kinds = [e.type for e in events]
     assert kinds[0] == "response.created" and kinds[-2:] == ["error", "response.failed"]
     assert events[-1].response.status == "failed"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_previous_response_id_carries_signed_reasoning_the_client_never_saw(
+    openai_client: openai.OpenAI, stream: bool
+) -> None:
+    # No include: the client sees no encrypted_content, yet the stored response keeps the
+    # signed thinking Claude needs to continue after the tool call.
+    options: Any = {"model": SONNET, "tools": [WEATHER], "reasoning": {"effort": "low"}}
+    if stream:
+        events = list(openai_client.responses.create(input="call get_weather", stream=True, **options))
+        first = events[-1].response  # type: ignore[union-attr]
+    else:
+        first = openai_client.responses.create(input="call get_weather", **options)
+    assert all(getattr(item, "encrypted_content", None) is None for item in first.output)
+    call = next(item for item in first.output if item.type == "function_call")
+    second = openai_client.responses.create(
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}],
+        **options,
+    )
+    assert second.output_text == "The tool get_weather returned sunny."

@@ -23,6 +23,7 @@ def stored(response_id: str, *, text: str = "hi", expires_at: int = 4_000_000_00
         response={"id": response_id, "object": "response", "output": output},
         input_items=[{"type": "message", "role": "user", "content": "q", "id": "msg_1"}],
         conversation=[{"type": "message", "role": "user", "content": "earlier"}],
+        output=[{"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "e30="}, *output],
     )
 
 

@@ -156,3 +156,14 @@ def test_an_error_mid_stream_fails_the_response_and_stores_nothing(
     assert [e["type"] for e in events[-2:]] == ["error", "response.failed"]
     assert events[-2]["code"] == "rate_limit_exceeded" and events[-1]["response"]["status"] == "failed"
     assert repository.items == {}
+
+
+def test_history_continues_from_the_carried_output(repository: InMemoryResponseRepository) -> None:
+    from relay.services.responses.models import StoredResponse
+
+    shown = [{"type": "reasoning", "id": "rs_1", "summary": []}]
+    carried = [{"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "e30="}]
+    stored = StoredResponse(
+        id="resp_1", owner="k", created_at=1, expires_at=2, response={"output": shown}, output=carried
+    )
+    assert stored.history() == carried

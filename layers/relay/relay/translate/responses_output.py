@@ -93,8 +93,9 @@ def thinking_of(message: ChatCompletionMessage) -> list[ThinkingBlock]:
 
 
 def output_items(
-    message: ChatCompletionMessage, request: ResponseCreateRequest, response_id: str
+    message: ChatCompletionMessage, request: ResponseCreateRequest, response_id: str, *, carry: bool = False
 ) -> list[dict[str, Any]]:
+    """The output items; with `carry`, reasoning keeps its carrier even when the client did not ask."""
     items: list[dict[str, Any]] = []
     for block in thinking_of(message):
         items.append(
@@ -103,7 +104,7 @@ def output_items(
                 len(items),
                 block,
                 summary=wants_summary(request),
-                encrypted=wants_encrypted(request),
+                encrypted=carry or wants_encrypted(request),
             )
         )
     parts = [text_part(message.content)] if message.content else []
@@ -171,6 +172,14 @@ def shell(request: ResponseCreateRequest, response_id: str, created_at: int, sta
         truncation=request.truncation or "disabled",
         user=request.user,
     )
+
+
+def continuation_items(
+    completion: ChatCompletion, request: ResponseCreateRequest, response_id: str
+) -> list[dict[str, Any]]:
+    """The output as a stored response keeps it for `previous_response_id`: signed reasoning
+    must go back to the model whether or not the client asked to see its carrier."""
+    return output_items(completion.choices[0].message, request, response_id, carry=True)
 
 
 def from_chat(

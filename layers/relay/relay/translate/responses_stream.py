@@ -39,6 +39,7 @@ class ResponsesStreamState:
     created_at: int
     sequence: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)  # finished output items
+    carried: list[dict[str, Any]] = field(default_factory=list)  # the same, reasoning with its carrier
     kind: str = ""  # the open item: reasoning, message or function_call ("" when none)
     item: dict[str, Any] = field(default_factory=dict)
     text: str = ""  # the open item's text, reasoning or arguments so far
@@ -86,6 +87,7 @@ def _close(state: ResponsesStreamState, out: list[Event]) -> None:
         item = reasoning_item(
             state.id, index, block, summary=summary, encrypted=wants_encrypted(state.request)
         )
+        carried = reasoning_item(state.id, index, block, summary=summary, encrypted=True)
         if summary:
             part = {"type": "summary_text", "text": state.text}
             out.append(
@@ -114,6 +116,7 @@ def _close(state: ResponsesStreamState, out: list[Event]) -> None:
         )
     out.append(_event(state, "response.output_item.done", output_index=index, item=item))
     state.items.append(item)
+    state.carried.append(carried if state.kind == "reasoning" else item)
     state.kind, state.item, state.text, state.signature = "", {}, "", None
 
 

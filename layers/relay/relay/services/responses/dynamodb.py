@@ -54,6 +54,7 @@ class DynamoDBResponseRepository:
                 "response": stored.response,
                 "input_items": stored.input_items,
                 "conversation": stored.conversation,
+                "output": stored.output,
             },
             separators=(",", ":"),
         )
@@ -95,6 +96,7 @@ class DynamoDBResponseRepository:
             response=body["response"],
             input_items=body["input_items"],
             conversation=body["conversation"],
+            output=body.get("output", []),
         )
 
     def delete(self, response_id: str) -> None:

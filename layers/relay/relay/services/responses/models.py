@@ -13,7 +13,8 @@ RESPONSE_PREFIX = "resp_"
 @dataclass(frozen=True)
 class StoredResponse:
     """`response` is the Response object as sent; `conversation` the items the model saw
-    before this turn's input (the chain of earlier turns), `input_items` this turn's input."""
+    before this turn's input (the chain of earlier turns), `input_items` this turn's input,
+    `output` the response's output with every reasoning item's carrier (what continues it)."""
 
     id: str
     owner: str  # the key id that created it: only that key reads or deletes it
@@ -22,7 +23,8 @@ class StoredResponse:
     response: dict[str, Any]
     input_items: list[dict[str, Any]] = field(default_factory=list)
     conversation: list[dict[str, Any]] = field(default_factory=list)
+    output: list[dict[str, Any]] = field(default_factory=list)
 
     def history(self) -> list[dict[str, Any]]:
         """The items a continuation (`previous_response_id`) starts from: all before, this input, its output."""
-        return [*self.conversation, *self.input_items, *self.response.get("output", [])]
+        return [*self.conversation, *self.input_items, *(self.output or self.response.get("output", []))]

@@ -23,7 +23,7 @@ from relay.services.chat import ChatService, close_quietly
 from relay.services.responses.models import RESPONSE_PREFIX, RETENTION_SECONDS, StoredResponse
 from relay.services.responses.repository import ResponseRepository, response_not_found
 from relay.translate.responses import input_items, to_chat
-from relay.translate.responses_output import from_chat
+from relay.translate.responses_output import continuation_items, from_chat
 from relay.translate.responses_stream import (
     Event,
     ResponsesStreamState,
@@ -84,7 +84,12 @@ class ResponsesService:
         return previous.history()
 
     async def _store(
-        self, request: ResponseCreateRequest, response: Response, history: list[dict[str, Any]], owner: str
+        self,
+        request: ResponseCreateRequest,
+        response: Response,
+        history: list[dict[str, Any]],
+        owner: str,
+        output: list[dict[str, Any]],
     ) -> None:
         if request.store is False:
             return
@@ -96,6 +101,7 @@ class ResponsesService:
             response=response.model_dump(mode="json", exclude_none=True),
             input_items=_with_ids(input_items(request), response.id),
             conversation=history,
+            output=output,
         )
         await run_in_threadpool(self._repository.put, stored)
 
@@ -105,7 +111,9 @@ class ResponsesService:
         target = await self._chat.target(request.model)
         completion = await self._chat.complete(chat_request, target)
         response = from_chat(completion, request, new_response_id(), int(self._clock()))
-        await self._store(request, response, history, owner)
+        await self._store(
+            request, response, history, owner, continuation_items(completion, request, response.id)
+        )
         return response
 
     async def stream(
@@ -137,7 +145,7 @@ class ResponsesService:
             for event in close_events(state):
                 yield event
             response = final_response(state)
-            await self._store(request, response, history, owner)
+            await self._store(request, response, history, owner, state.carried)
         except RelayError as exc:
             for event in failed_events(state, exc):
                 yield event
