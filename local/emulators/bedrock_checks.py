@@ -101,6 +101,22 @@ def resolve_model(raw_id: str) -> tuple[str, Traits]:
     return model_id, Traits()
 
 
+def counting_model(raw_id: str) -> tuple[str, Traits]:
+    """The model CountTokens counts for: a bare foundation model id (or its ARN) of a Claude
+    model, as on Bedrock; inference profiles and other models are refused."""
+    model_id = unquote(raw_id)
+    if model_id.startswith("arn:") and ":foundation-model/" in model_id:
+        model_id = model_id.rsplit("/", 1)[-1]
+    if model_id.startswith("arn:") or model_id in _PROFILES or not model_id.startswith("anthropic."):
+        raise Invalid("The provided model doesn't support counting tokens.")
+    if model_id not in _MODELS:
+        raise Invalid("The provided model identifier is invalid.")
+    for prefix, traits in TRAITS:
+        if model_id.startswith(prefix):
+            return model_id, traits
+    return model_id, Traits()
+
+
 def _check_block(block: dict[str, Any], where: str, traits: Traits, has_tools: bool) -> None:
     if len(block) != 1:
         raise Invalid(f"The content block at {where} must set exactly one member.")

@@ -31,8 +31,9 @@ The models are deterministic ("tokens" are whitespace-separated words):
   guardrail_intervened and `Sorry, the model cannot answer this question.`
 - usage counts words; text before the last cachePoint is written to the prompt cache
   the first time (cacheWriteInputTokens) and read afterwards (cacheReadInputTokens).
-- CountTokens (`/count-tokens`, Claude models only, as on Bedrock) answers the words of a
-  `converse` input (system, tool specs, messages); other models get ValidationException.
+- CountTokens (`/count-tokens`) answers the words of a `converse` input (system, tool specs,
+  messages) for Claude models by their bare foundation model id, as on Bedrock; inference
+  profile ids and other models get ValidationException.
 - Streams: messageStart, per block contentBlockStart (tool use only), one
   contentBlockDelta per word (tool input in two halves, reasoning text then its
   signature), contentBlockStop, then messageStop and metadata (usage, metrics).
@@ -50,7 +51,7 @@ from typing import Any
 
 from local.emulators import eventstream, faults
 from local.emulators.bedrock_answers import Answer, answer, count_tokens
-from local.emulators.bedrock_checks import Invalid, resolve_model, validate
+from local.emulators.bedrock_checks import Invalid, counting_model, resolve_model, validate
 from local.emulators.server import AbortStream, Request, Response, Router, StreamResponse, aws_error
 
 _WORD = re.compile(r"\S+\s*|\s+")
@@ -165,9 +166,7 @@ def count(request: Request) -> Response:
         return fault
     try:
         body = json.loads(request.body or b"{}")
-        model_id, traits = resolve_model(request.params["model_id"])
-        if not model_id.startswith("anthropic."):
-            raise Invalid("The provided model doesn't support counting tokens.")
+        _, traits = counting_model(request.params["model_id"])
         converse_input = body["input"]["converse"]
         # Generation settings (a thinking budget) do not apply to counting.
         checked = {k: v for k, v in converse_input.items() if k != "additionalModelRequestFields"}

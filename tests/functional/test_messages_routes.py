@@ -175,3 +175,17 @@ def test_numbers_and_flags_are_strict(
     response = client.post(path, json=body, headers=auth)
     assert response.status_code == 400
     assert param in response.text
+
+
+def test_emulated_count_tokens_refuses_profiles_as_bedrock_does(services: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    from relay.backends import aws
+
+    runtime = aws.client("bedrock-runtime")
+    converse = {"converse": {"messages": [{"role": "user", "content": [{"text": "one two three"}]}]}}
+    counted = runtime.count_tokens(modelId="anthropic.claude-sonnet-4-20250514-v1:0", input=converse)
+    assert counted["inputTokens"] == 3
+    for model in ("us.anthropic.claude-sonnet-4-20250514-v1:0", NOVA):
+        with pytest.raises(ClientError, match="doesn't support counting tokens"):
+            runtime.count_tokens(modelId=model, input=converse)

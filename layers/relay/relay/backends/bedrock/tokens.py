@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from relay.backends.bedrock.chat import image_urls
 from relay.backends.bedrock.errors import map_bedrock_error
 from relay.backends.images import ImageFetcher
-from relay.capabilities.families import family_of
+from relay.capabilities.families import base_model_id, family_of
 from relay.errors import BadRequestError
 from relay.protocol.chat import ChatCompletionRequest
 from relay.targets import BedrockTarget
@@ -45,6 +45,9 @@ class BedrockTokenCounter:
         images = await self._images.fetch_all(urls) if urls and family.vision else {}
         kwargs = to_converse(request, family, model_id=target.id, images=images)
         converse = {key: kwargs[key] for key in _COUNTED if key in kwargs}
+        # CountTokens takes the foundation model, not a cross-region inference profile: the
+        # tokenizer is the model's, wherever it runs. An opaque ARN goes as it is.
+        model_id = base_model_id(target.id) or target.id
         context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, context.run, self._count, target.id, converse)
+        return await loop.run_in_executor(None, context.run, self._count, model_id, converse)
