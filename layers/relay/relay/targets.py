@@ -32,6 +32,9 @@ class BedrockTarget:
     id: str
     type: str | None
     source: Literal["bedrock"] = "bedrock"
+    # The calling key's application inference profile for this model, sent as the modelId so
+    # the profile's cost allocation tags attribute the spend; `id` still picks the family.
+    profile_arn: str | None = None
 
 
 @dataclass(frozen=True)

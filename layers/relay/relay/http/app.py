@@ -48,6 +48,7 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
         projects,
         testing_functions,
         training,
+        usage,
     )
 
     return (
@@ -64,6 +65,7 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
         batches.router,
         fine_tuning.router,
         keys.router,
+        usage.router,
         admin_models.router,
     )
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from relay.errors import PermissionDeniedError, RelayError
 from relay.http.envelope import error_response
+from relay.http.metering import is_inference, serve_metered
 from relay.services.container import Services
 from relay.services.keys.auth import Authenticator
 from relay.services.keys.models import Principal
@@ -124,4 +125,7 @@ class AuthGate:
             await error_response(scope["path"], exc)(scope, receive, send)
             return
         scope.setdefault("state", {})[_STATE_KEY] = principal
+        if is_inference(scope):  # the key's limits, allow-list and usage meter (relay/http/metering.py)
+            await serve_metered(self.app, scope, receive, send, services, principal)
+            return
         await self.app(scope, receive, send)

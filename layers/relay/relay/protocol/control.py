@@ -6,6 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The key models live in protocol.keys; re-exported for the routes and docs that import them here.
+from relay.protocol.keys import ApiKeyObject as ApiKeyObject
+from relay.protocol.keys import CreatedApiKey as CreatedApiKey
+from relay.protocol.keys import CreateKeyRequest as CreateKeyRequest
 from relay.protocol.training import TrainingJobSummary
 
 
@@ -121,25 +125,6 @@ class TestingFunctionSummary(BaseModel):
     name: str
     content: str
     dependencies: list[str]
-
-
-class CreateKeyRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    name: str | None = None
-
-
-class ApiKeyObject(BaseModel):
-    id: str
-    object: Literal["api_key"] = "api_key"
-    name: str
-    prefix: str
-    created_at: int
-    last_used_at: int | None = None
-
-
-class CreatedApiKey(ApiKeyObject):
-    key: str  # the only time the plaintext is ever returned
 
 
 class RotatedAdminKey(BaseModel):

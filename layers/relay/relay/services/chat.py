@@ -13,8 +13,9 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from relay.errors import ModelNotFoundError
-from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest
+from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, StreamOptions
 from relay.services.resolver import CHAT_TYPES, ModelResolver
+from relay.services.usage.meter import count_usage, metered_chunks, metering
 from relay.targets import ChatBackend, Source, Target
 
 ROUTE = "/v1/chat/completions"
@@ -53,14 +54,24 @@ class ChatService:
 
     async def complete(self, request: ChatCompletionRequest, target: Target | None = None) -> ChatCompletion:
         target = target or await self.target(request.model)
-        return await self.backend(target).complete(request, target)
+        completion = await self.backend(target).complete(request, target)
+        count_usage(request.model, completion.usage)
+        return completion
 
     async def stream(
         self, request: ChatCompletionRequest, target: Target | None = None
     ) -> tuple[list[ChatCompletionChunk], AsyncIterator[ChatCompletionChunk]]:
         """The first chunk (pulled now, so its errors get a real status) and the rest."""
         target = target or await self.target(request.model)
-        chunks = self.backend(target).stream(request, target)
+        # The meter needs the usage of every stream, so it is always asked for and kept
+        # from a client that did not ask for it.
+        wants_usage = bool(request.stream_options and request.stream_options.include_usage)
+        if not wants_usage and metering():
+            options = (request.stream_options or StreamOptions()).model_copy(update={"include_usage": True})
+            request = request.model_copy(update={"stream_options": options})
+        chunks = metered_chunks(
+            request.model, self.backend(target).stream(request, target), strip=not wants_usage
+        )
         try:
             first = await chunks.__anext__()
         except StopAsyncIteration:

@@ -12,9 +12,10 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Protocol
 
-from relay.protocol.chat import ChatCompletionChunk, ChatCompletionRequest
+from relay.protocol.chat import ChatCompletionChunk, ChatCompletionRequest, StreamOptions
 from relay.protocol.completions import Completion, CompletionRequest
 from relay.services.chat import ChatService, close_quietly
+from relay.services.usage.meter import count_usage, metered_chunks, metering
 from relay.targets import Target
 from relay.translate.chunks import merge_streams
 from relay.translate.completions import (
@@ -63,7 +64,9 @@ class CompletionService:
     async def complete(self, body: CompletionRequest) -> Completion:
         target = await self._native_target(body)
         if target is not None and self._native is not None:
-            return await self._native.complete(body, target)
+            completion = await self._native.complete(body, target)
+            count_usage(body.model, completion.usage)
+            return completion
         requests = to_chat_requests(body)
         tasks = [asyncio.ensure_future(self._chat.complete(r)) for r in requests]
         try:
@@ -91,7 +94,13 @@ class CompletionService:
         """The first completion chunk (pulled now, like chat) and the rest."""
         target = await self._native_target(body)
         if target is not None and self._native is not None:
-            stream: AsyncIterator[Completion] = self._native.stream(body, target)
+            wants_usage = bool(body.stream_options and body.stream_options.include_usage)
+            if not wants_usage and metering():  # the meter needs it; the client is not shown it
+                options = (body.stream_options or StreamOptions()).model_copy(update={"include_usage": True})
+                body = body.model_copy(update={"stream_options": options})
+            stream: AsyncIterator[Completion] = metered_chunks(
+                body.model, self._native.stream(body, target), strip=not wants_usage
+            )
         else:
             started = await self._start_all(to_chat_requests(body))
             sources = [_prefixed(first, rest, i) for i, (first, rest) in enumerate(started)]

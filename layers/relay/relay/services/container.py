@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from relay.backends.stepfunctions import StepFunctions
     from relay.backends.worker import Worker
     from relay.pipeline.context import Pipeline
+    from relay.services.batches.lines import BatchLines
+    from relay.services.batches.repository import BatchRepository
+    from relay.services.batches.runner import BatchRunner
+    from relay.services.batches.service import BatchService
     from relay.services.chat import ChatService
     from relay.services.classification import ClassificationService, InvocationService
     from relay.services.completions import CompletionService
@@ -41,10 +45,6 @@ if TYPE_CHECKING:
     from relay.services.deployments.schedules import ScheduleSync
     from relay.services.deployments.service import DeploymentService
     from relay.services.deployments.worker import DeploymentWorker
-    from relay.services.batches.lines import BatchLines
-    from relay.services.batches.repository import BatchRepository
-    from relay.services.batches.runner import BatchRunner
-    from relay.services.batches.service import BatchService
     from relay.services.dispatch.bus import BusWorker
     from relay.services.dispatch.dispatcher import Dispatcher
     from relay.services.dispatch.objects import ObjectBatchWorker
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from relay.services.keys.auth import Authenticator
     from relay.services.keys.repository import ApiKeyRepository
     from relay.services.keys.service import ApiKeyService
+    from relay.services.limits.repository import LimitCounters
+    from relay.services.limits.service import Limiter
     from relay.services.messages import MessagesService
     from relay.services.models import ModelDirectory
     from relay.services.projects.repository import ProjectRepository
@@ -72,6 +74,8 @@ if TYPE_CHECKING:
     from relay.services.training.repository import TrainingJobRepository
     from relay.services.training.service import TrainingService
     from relay.services.transcription import TranscriptionService
+    from relay.services.usage.repository import UsageRepository
+    from relay.services.usage.service import UsageService
     from relay.targets import ChatBackend, Source
 
 
@@ -157,6 +161,31 @@ class Services:
             self.api_keys,
             ttl=self.settings.auth_cache_ttl,
         )
+
+    @cached_property
+    def limit_counters(self) -> LimitCounters:
+        from relay.services.limits.dynamodb import DynamoDBLimitCounters
+
+        return DynamoDBLimitCounters(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def limiter(self) -> Limiter:
+        """Per-key rate limits and token budgets (only limited keys touch the counters)."""
+        from relay.services.limits.service import Limiter
+
+        return Limiter(self.limit_counters)
+
+    @cached_property
+    def usage_repository(self) -> UsageRepository:
+        from relay.services.usage.dynamodb import DynamoDBUsageRepository
+
+        return DynamoDBUsageRepository(aws.client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def usage(self) -> UsageService:
+        from relay.services.usage.service import UsageService
+
+        return UsageService(self.usage_repository, lambda: [key.id for key in self.api_keys.list()])
 
     @cached_property
     def model_registry(self) -> ModelRegistryRepository:

@@ -31,6 +31,7 @@ from relay.protocol.embeddings import (
     SimilarityResponse,
 )
 from relay.services.resolver import ModelResolver
+from relay.services.usage.meter import count_tokens
 from relay.targets import BedrockTarget, SageMakerTarget, Target
 from relay.translate.bedrock import embeddings as bedrock_tx
 from relay.translate.sagemaker import embeddings as sagemaker_tx
@@ -94,6 +95,7 @@ class EmbeddingService:
             return SimilarityResponse(
                 id=f"emb-{uuid.uuid4().hex[:24]}", response=similarity(vectors[0], vectors[1], request)
             )
+        count_tokens(request.model, input_tokens=tokens)
         data = [
             Embedding(index=i, embedding=encode_base64(v) if request.encoding_format == "base64" else v)
             for i, v in enumerate(vectors)

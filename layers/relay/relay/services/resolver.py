@@ -27,7 +27,9 @@ from relay.errors import (
     shown,
 )
 from relay.protocol.models import ModelType
+from relay.services.keys.current import check_model, for_key
 from relay.services.registry.repository import ModelRegistryRepository
+from relay.services.usage.meter import note_model
 from relay.targets import BedrockTarget, SageMakerTarget, Target
 
 # ARNs Bedrock accepts as a modelId without being in the catalogue: application inference
@@ -110,6 +112,8 @@ class ModelResolver:
 
     def resolve(self, model_id: str, *, types: tuple[str, ...], route: str) -> Target:
         """Blocking (may list models or read the registry); call off the event loop."""
+        check_model(model_id)  # the calling key's allow-list, before any lookup
+        note_model(model_id)
         if "chat" in types and is_bedrock_arn(model_id):
             return self._arn_target(model_id)
         found = self.find(model_id)
@@ -129,15 +133,16 @@ class ModelResolver:
             )
         if isinstance(found, SageMakerTarget) and self._gate is not None:
             self._gate(found)
-        return found
+        return for_key(model_id, found)
 
     def resolve_cached(self, model_id: str, *, types: tuple[str, ...]) -> Target | None:
         """The target when it is known without IO (ARNs, a fresh catalogue hit), else None."""
+        check_model(model_id)
         if "chat" in types and is_bedrock_arn(model_id):
             return self._arn_target(model_id)
         if is_registry_id(model_id):
             return None
         fresh, found = self._catalog.peek(model_id)
         if fresh and found is not None and found.type in types:
-            return BedrockTarget(model_id, found.type)
+            return for_key(model_id, BedrockTarget(model_id, found.type))
         return None

@@ -60,7 +60,8 @@ class BedrockChatBackend:
         family = family_of(target.id)
         urls = image_urls(request)
         images = await self._images.fetch_all(urls) if urls and family.vision else {}
-        kwargs = to_converse(request, family, model_id=target.id, images=images, defaults=self._defaults)
+        model_id = target.profile_arn or target.id
+        kwargs = to_converse(request, family, model_id=model_id, images=images, defaults=self._defaults)
         return family, kwargs
 
     def _converse(self, kwargs: dict[str, Any]) -> dict[str, Any]:

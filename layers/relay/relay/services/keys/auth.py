@@ -41,7 +41,9 @@ class Authenticator:
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = _MAX_CACHE,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        self._wall_clock = wall_clock  # expiry is a UNIX time, not a monotonic one
         self._admin_key_source = admin_key
         self._keys = keys
         self._ttl = ttl
@@ -54,7 +56,13 @@ class Authenticator:
     def cached(self, presented: str) -> Principal | bool | None:
         """The cached verdict without IO: a Principal, None (known bad), or False (unknown)."""
         verdict = self._cache.get(_fingerprint(presented))
-        return False if isinstance(verdict, Miss) else verdict
+        return False if isinstance(verdict, Miss) else self._live(verdict)
+
+    def _live(self, verdict: Principal | None) -> Principal | None:
+        """An expired key is refused from its expiry on, whatever the cache holds."""
+        if verdict is not None and verdict.policy is not None and verdict.policy.expired(self._wall_clock()):
+            return None
+        return verdict
 
     def cache_size(self) -> int:
         return len(self._cache) + len(self._records)
@@ -71,6 +79,7 @@ class Authenticator:
         if verdict is False:
             verdict = self._verify(presented)
             self._remember(presented, verdict)
+            verdict = self._live(verdict)
         if not isinstance(verdict, Principal):
             raise AuthenticationError("Incorrect API key provided")
         return verdict
@@ -97,7 +106,7 @@ class Authenticator:
             self._keys.touch(key_id, int(time.time()))
         except RelayError:
             logger.warning("could not record API key use", extra={"key_id": key_id})
-        return Principal(key_id=key_id, is_admin=False)
+        return Principal(key_id=key_id, is_admin=record.policy.role == "admin", policy=record.policy)
 
     def _record(self, key_id: str) -> ApiKey | None:
         cached = self._records.get(key_id)

@@ -8,7 +8,9 @@ SHA-256 is enough (there is nothing to brute-force as with passwords).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from relay.services.keys.policy import KeyPolicy
 
 KEY_PREFIX = "sk-relay-"
 KEY_ID_LENGTH = 12
@@ -23,14 +25,20 @@ class ApiKey:
     key_hash: str
     created_at: int
     last_used_at: int | None = None
+    policy: KeyPolicy = field(default_factory=KeyPolicy)
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request authenticated as: the admin key, or a stored key by its id."""
+    """Who a request authenticated as: the admin key, or a stored key by its id.
+
+    `is_admin` is the admin key or an `admin`-role key; `policy` is None for the admin key.
+    """
 
     key_id: str
     is_admin: bool
+    # Not part of a principal's identity: the same key before and after a PATCH is one principal.
+    policy: KeyPolicy | None = field(default=None, compare=False)
 
 
 ADMIN = Principal(key_id="admin", is_admin=True)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from relay.errors import ConflictError, NotFoundError
 from relay.services.keys.models import ApiKey
+from relay.services.keys.policy import KeyPolicy
 
 
 def key_not_found(key_id: str) -> NotFoundError:
@@ -23,6 +24,10 @@ class ApiKeyRepository(Protocol):
     def list(self) -> list[ApiKey]: ...
     def delete(self, key_id: str) -> None:
         """Remove the key (NotFoundError if there is none)."""
+        ...
+
+    def update(self, key_id: str, name: str, policy: KeyPolicy) -> ApiKey:
+        """Replace the key's name and policy; the updated record (NotFoundError if there is none)."""
         ...
 
     def touch(self, key_id: str, when: int) -> None:
@@ -51,6 +56,13 @@ class InMemoryApiKeyRepository:
         with self._lock:
             if self.items.pop(key_id, None) is None:
                 raise key_not_found(key_id)
+
+    def update(self, key_id: str, name: str, policy: KeyPolicy) -> ApiKey:
+        with self._lock:
+            if key_id not in self.items:
+                raise key_not_found(key_id)
+            self.items[key_id] = replace(self.items[key_id], name=name, policy=policy)
+            return self.items[key_id]
 
     def touch(self, key_id: str, when: int) -> None:
         with self._lock:

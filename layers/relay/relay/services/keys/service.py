@@ -13,9 +13,11 @@ import secrets
 import string
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from relay.errors import ServiceUnavailableError
 from relay.services.keys.models import ADMIN, KEY_ID_LENGTH, KEY_PREFIX, ApiKey, hash_secret
+from relay.services.keys.policy import KeyPolicy
 from relay.services.keys.repository import ApiKeyRepository, key_not_found
 from relay.services.projects.service import clean_name
 
@@ -58,11 +60,26 @@ class ApiKeyService:
         self._clock = clock
         self._admin_secret = admin_secret  # stores a new admin key in its secret
 
-    def create(self, name: str | None) -> tuple[str, ApiKey]:
+    def create(self, name: str | None, policy: KeyPolicy | None = None) -> tuple[str, ApiKey]:
         """Store a new key; returns (plaintext, record). The plaintext is never stored."""
         plaintext, record = generate_key(clean_name(name, default=""), now=int(self._clock()))
+        record = replace(record, policy=policy or KeyPolicy())
         self._keys.put(record)
         return plaintext, record
+
+    def get(self, key_id: str) -> ApiKey:
+        record = self._keys.get(key_id) if _KEY_ID.fullmatch(key_id) else None
+        if record is None:
+            raise key_not_found(key_id)
+        return record
+
+    def update(self, key_id: str, name: str | None, policy: Callable[[KeyPolicy], KeyPolicy]) -> ApiKey:
+        """Change the name and/or policy; takes effect here at once, elsewhere within the auth TTL."""
+        current = self.get(key_id)
+        new_name = current.name if name is None else clean_name(name, default="")
+        updated = self._keys.update(key_id, new_name, policy(current.policy))
+        self._forget(key_id)
+        return updated
 
     def list(self) -> list[ApiKey]:
         return self._keys.list()

@@ -1,0 +1,95 @@
+"""Limits and metering around one inference request, inside the auth gate.
+
+Before the app runs: a limited key's request is admitted by the shared counters or refused
+with 429 (no byte of the body read, no upstream call). While it runs: the principal and a
+usage meter are bound to the request's context (the resolver checks the key's allow-list,
+the services add the usage their responses report). Every response of a limited key carries
+OpenAI's `x-ratelimit-*` headers, streams included (they go out with the status line).
+After the last byte is sent: the meter is written and the tokens settled on the counters,
+off the response path but in the same invocation, so a frozen Lambda loses nothing.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from relay.errors import RelayError
+from relay.http.envelope import error_response
+from relay.observability import key_metrics, logger
+from relay.services.container import Services
+from relay.services.keys import current
+from relay.services.keys.models import Principal
+from relay.services.limits.service import Admission
+from relay.services.usage import meter as usage_meter
+from relay.services.usage.meter import RequestMeter
+
+# Routes that call a model. Control routes and reads of stored objects are not metered.
+INFERENCE_PATHS = frozenset(
+    {
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/messages",
+        "/v1/responses",
+        "/v1/audio/transcriptions",
+        "/v1/rerank",
+        "/v1/classification",
+        "/v1/invocations",
+    }
+)
+
+
+def is_inference(scope: Scope) -> bool:
+    return scope.get("method") == "POST" and scope["path"] in INFERENCE_PATHS
+
+
+async def serve_metered(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, services: Services, principal: Principal
+) -> None:
+    admission: Admission | None = None
+    if principal.policy is not None and principal.policy.limited:
+        try:
+            admission = await run_in_threadpool(services.limiter.admit, principal)
+        except RelayError as exc:
+            key_metrics(principal.key_id, [("KeyThrottles", 1)])
+            await error_response(scope["path"], exc)(scope, receive, send)
+            return
+    extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in admission.headers()] if admission else []
+    status = 0
+
+    async def send_with_limits(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            if extra:
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    meter = RequestMeter(principal.key_id)
+    principal_token = current.bind(principal)
+    meter_token = usage_meter.bind(meter)
+    try:
+        await app(scope, receive, send_with_limits)
+    finally:
+        usage_meter.unbind(meter_token)
+        current.unbind(principal_token)
+        await run_in_threadpool(_settle, services, meter, admission, status)
+
+
+def _settle(services: Services, meter: RequestMeter, admission: Admission | None, status: int) -> None:
+    if meter.model is not None or meter.by_model:
+        services.usage.record_quietly(meter)
+    tokens = meter.tokens
+    values = [("KeyRequests", 1.0), ("KeyTokens", float(tokens))]
+    if status == 429:
+        values.append(("KeyThrottles", 1.0))
+    elif status >= 400 or status == 0:
+        values.append(("KeyErrors", 1.0))
+    key_metrics(meter.key_id, values)
+    if admission is not None:
+        try:
+            services.limiter.settle(admission, tokens)
+        except RelayError:
+            # The usage rows above hold these tokens; only the limit counters run short by them.
+            logger.warning("could not add tokens to the limit counters", extra={"key_id": meter.key_id})

@@ -1,0 +1,127 @@
+"""The usage of one request, gathered where responses are built and written after it ends.
+
+The HTTP layer binds a `RequestMeter` to the request's context; the services that read a
+model's `usage` (chat, completions, embeddings) add to it through `count`. The meter is a
+plain mutable object, so the copies of the context that thread pools and stream pumps run
+in all add to the same one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from relay.protocol.chat import CompletionUsage
+
+ChunkT = TypeVar("ChunkT")
+
+
+@dataclass
+class UsageCounts:
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class RequestMeter:
+    key_id: str
+    model: str | None = None
+    by_model: dict[str, UsageCounts] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, model: str, counts: UsageCounts) -> None:
+        with self._lock:
+            total = self.by_model.setdefault(model, UsageCounts())
+            total.requests += counts.requests
+            total.input_tokens += counts.input_tokens
+            total.output_tokens += counts.output_tokens
+            total.cached_tokens += counts.cached_tokens
+            total.cache_write_tokens += counts.cache_write_tokens
+
+    @property
+    def tokens(self) -> int:
+        return sum(c.tokens for c in self.by_model.values())
+
+
+_current: ContextVar[RequestMeter | None] = ContextVar("relay_request_meter", default=None)
+
+
+def bind(meter: RequestMeter) -> Token[RequestMeter | None]:
+    return _current.set(meter)
+
+
+def unbind(token: Token[RequestMeter | None]) -> None:
+    _current.reset(token)
+
+
+def count_request(model: str) -> None:
+    """One request to `model` (its tokens, if any, come through `count_usage`)."""
+    meter = _current.get()
+    if meter is not None:
+        meter.add(model, UsageCounts(requests=1))
+
+
+def count_usage(model: str, usage: CompletionUsage | None) -> None:
+    """The tokens a response reported (prompt tokens include cached ones, as OpenAI counts them)."""
+    meter = _current.get()
+    if meter is None or usage is None:
+        return
+    details = usage.prompt_tokens_details
+    meter.add(
+        model,
+        UsageCounts(
+            input_tokens=usage.prompt_tokens,
+            output_tokens=usage.completion_tokens,
+            cached_tokens=(details.cached_tokens or 0) if details else 0,
+            cache_write_tokens=(details.cache_write_tokens or 0) if details else 0,
+        ),
+    )
+
+
+def metering() -> bool:
+    """Whether this request has a meter (HTTP inference requests do)."""
+    return _current.get() is not None
+
+
+def note_model(model: str) -> None:
+    """The model the request called (its one request is counted against it)."""
+    meter = _current.get()
+    if meter is not None and meter.model is None:
+        meter.model = model
+
+
+def count_tokens(model: str, *, input_tokens: int = 0, output_tokens: int = 0) -> None:
+    meter = _current.get()
+    if meter is not None and (input_tokens or output_tokens):
+        meter.add(model, UsageCounts(input_tokens=input_tokens, output_tokens=output_tokens))
+
+
+async def metered_chunks(
+    model: str, chunks: AsyncIterator[ChunkT], *, strip: bool
+) -> AsyncGenerator[ChunkT, None]:
+    """The stream, counting the usage it reports; with `strip`, usage-only chunks are kept back
+    and usage fields cleared (the client did not ask for them)."""
+    try:
+        async for chunk in chunks:
+            usage = getattr(chunk, "usage", None)
+            if usage is not None:
+                count_usage(model, usage)
+                if strip:
+                    if not getattr(chunk, "choices", None):
+                        continue
+                    chunk.usage = None  # type: ignore[attr-defined]
+            yield chunk
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
