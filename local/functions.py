@@ -33,6 +33,7 @@ class LocalFunction:
     code_dir: Path
     handler: str  # module.function
     memory_mb: int = 1024
+    on_failure: str | None = None  # EventInvokeConfig's OnFailure SQS queue (ARN), if any
 
 
 @dataclass

@@ -47,6 +47,7 @@ def name_functions_and_roles(
                     REPO / properties["CodeUri"],
                     properties["Handler"],
                     int(properties.get("MemorySize", 1024)),
+                    _on_failure(properties, resolver),
                 )
             )
     for logical_id in resources_of_type(template, "AWS::IAM::Role"):
@@ -54,6 +55,14 @@ def name_functions_and_roles(
     for logical_id in resources_of_type(template, "AWS::Logs::LogGroup"):
         names[logical_id] = f"/aws/lambda/relay-local/{_slug(logical_id)}"
     return functions
+
+
+def _on_failure(properties: dict[str, Any], resolver: Any) -> str | None:
+    """The SQS queue a failed asynchronous invoke is recorded on (queues are created before this)."""
+    destination = properties.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
+    if not destination or destination.get("Type") != "SQS":
+        return None
+    return str(resolver.resolve(destination["Destination"]))
 
 
 def _substitute(definition: str, substitutions: dict[str, Any]) -> str:

@@ -4,7 +4,9 @@
 
 - `X-Amz-Invocation-Type: Event` queues the event and answers 202 with an empty body at
   once; the handler then runs on a thread of its own. Lambda retries a failed asynchronous
-  event twice over the following minutes; here a failure is logged and not retried.
+  event twice over the following minutes; here a failure is logged and not retried, and its
+  invocation record goes to the function's OnFailure SQS queue (EventInvokeConfig), as
+  Lambda's does once the retries are spent.
 - `RequestResponse` (the default) runs the handler inline: 200 with the JSON result, or with
   `X-Amz-Function-Error: Unhandled` and `{errorMessage, errorType, stackTrace}`.
 - `DryRun` answers 204.
@@ -18,7 +20,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+import uuid
 from typing import Any
+
+import boto3
 
 from local import functions
 from local.emulators.server import Request, Response, Router, aws_error
@@ -44,8 +50,30 @@ def _run_in_background(function: functions.LocalFunction, payload: Any) -> None:
                 error.get("errorType"),
                 error.get("errorMessage"),
             )
+            if function.on_failure:
+                _record_failure(function, payload, error)
 
     threading.Thread(target=work, name=f"lambda-{function.name}", daemon=True).start()
+
+
+def _record_failure(function: functions.LocalFunction, payload: Any, error: dict[str, Any]) -> None:
+    """Lambda's invocation record of an asynchronous invoke that failed, on the OnFailure queue."""
+    record = {
+        "version": "1.0",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function.arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": error,
+    }
+    sqs = boto3.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=str(function.on_failure).rsplit(":", 1)[1])["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
 
 
 def invoke(request: Request) -> Response:

@@ -11,6 +11,9 @@ from .stack import as_list, declared_environment, policy_statements
 
 pytestmark = pytest.mark.infra
 
+# Where Lambda records an asynchronous invoke that failed every retry (EventInvokeConfig OnFailure).
+FAILURES = {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}
+
 WORKERS = {
     "RequestsQueueFunction": "RequestsQueueRole",
     "RequestsEventsFunction": "RequestsEventsRole",
@@ -57,7 +60,12 @@ def test_an_alarm_watches_the_dlq_depth(template: dict[str, Any]) -> None:
 
 
 def test_the_queue_worker_reports_partial_batch_failures(transformed: dict[str, Any]) -> None:
-    (mapping,) = _resources(transformed, "AWS::Lambda::EventSourceMapping").values()
+    # The pipeline worker also consumes a queue (its failed asynchronous invokes): pick this one's.
+    (mapping,) = [
+        m
+        for m in _resources(transformed, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": "RequestsQueueFunction"}
+    ]
     properties = mapping["Properties"]
     assert properties["EventSourceArn"] == {"Fn::GetAtt": ["RequestQueue", "Arn"]}
     assert properties["FunctionName"] == {"Ref": "RequestsQueueFunction"}
@@ -116,7 +124,10 @@ def test_the_queue_worker_role_reaches_only_its_queues(template: dict[str, Any])
 
 def test_the_batch_function_role(template: dict[str, Any]) -> None:
     grants = _grants(template, "BatchRole")
-    assert grants["sqs:SendMessage"] == [{"Fn::GetAtt": ["RequestQueue", "Arn"]}]
+    # Lines to the request queue; the record of a failed self-invoke to its OnFailure destination.
+    assert sorted(map(str, grants["sqs:SendMessage"])) == sorted(
+        map(str, [{"Fn::GetAtt": ["RequestQueue", "Arn"]}, FAILURES])
+    )
     assert grants["s3:PutObject"] == [{"Fn::Sub": "${Bucket.Arn}/files/*"}]
     assert grants["s3:DeleteObject"] == [{"Fn::Sub": "${Bucket.Arn}/batches/*"}]
     name = template["Resources"]["BatchFunction"]["Properties"]["FunctionName"]
@@ -133,12 +144,14 @@ def test_the_events_worker_role_reaches_only_its_bus_and_batch_prefixes(template
     assert grants["events:PutEvents"] == [{"Fn::GetAtt": ["EventBus", "Arn"]}]
     assert grants["s3:GetObject"] == [{"Fn::Sub": "${Bucket.Arn}/batch/input/*"}]
     assert grants["s3:PutObject"] == [{"Fn::Sub": "${Bucket.Arn}/batch/output/*"}]
-    assert not [a for a in grants if a.startswith("sqs:")]
+    # No queue but the record of its own failed invokes (its OnFailure destination).
+    assert {a: r for a, r in grants.items() if a.startswith("sqs:")} == {"sqs:SendMessage": [FAILURES]}
 
 
 def test_the_invoke_role_only_answers_lines(template: dict[str, Any]) -> None:
     grants = _grants(template, "InvokeRole")
-    assert set(grants) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert set(grants) == {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
+    assert grants["sqs:SendMessage"] == [FAILURES]  # only its OnFailure destination
 
 
 def test_each_worker_runs_with_its_own_role_and_the_shared_inference_policy(template: dict[str, Any]) -> None:

@@ -325,7 +325,11 @@ def test_pipeline_worker_removes_only_refused_dataset_objects(transformed: dict[
     role = _role_of(transformed, "PipelineFunction")[1]
     for statement in _allows(role):
         if {"s3:DeleteObject", "s3:DeleteObjectVersion"} & set(as_list(statement["Action"])):
-            assert as_list(statement["Resource"]) == [{"Fn::Sub": "${Bucket.Arn}/projects/*/datasets/*"}]
+            # Refused uploads, and staged ones no record waits for (the staging sweep).
+            assert as_list(statement["Resource"]) == [
+                {"Fn::Sub": "${Bucket.Arn}/projects/*/datasets/*"},
+                {"Fn::Sub": "${Bucket.Arn}/staging/*"},
+            ]
     assert {"s3:GetObject", "s3:ListBucketVersions", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= _actions(
         role
     )

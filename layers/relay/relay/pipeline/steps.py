@@ -1,8 +1,9 @@
 """The pipeline worker's dispatch table: `{"step": name, "project_id", "job_id", ...}` -> result.
 
 Training steps are Step Functions tasks; `verify_dataset` (`{"step", "project_id", "dataset_id"}`)
-arrives as an asynchronous invocation from the control plane. An S3 `Object Created` event for
-`staging/` (the bucket's EventBridge rule) has no `step`: it is `sweep_staged_upload`.
+arrives as an asynchronous invocation from the control plane. Two events have no `step`: an S3
+`Object Created` event for `staging/` (the bucket's EventBridge rule) is `sweep_staged_upload`,
+and SQS records from the worker's own OnFailure queue are `settle_async_failures`.
 """
 
 from __future__ import annotations
@@ -88,19 +89,56 @@ def sweep_staged_upload(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, 
     return {"key": key, "removed": pipeline.dataset_verifier.staging.sweep(key)}
 
 
+def settle_async_failures(pipeline: Pipeline, event: dict[str, Any]) -> dict[str, Any]:
+    """Invocation records of this worker's asynchronous invokes that failed every retry.
+
+    A dataset verification ends `invalid` with the reason; a sweep is run once more (it is
+    idempotent). Anything else raises, so the record goes on to the dead-letter queue.
+    """
+    if pipeline.dataset_verifier is None:
+        raise PipelineStepError("this worker has no dataset verifier to settle failures with")
+    settled: list[dict[str, Any]] = []
+    for record in event["Records"]:
+        failure = json.loads(record["body"])
+        request = failure.get("requestPayload") or {}
+        error = failure.get("responsePayload") or {}
+        reason = f"{error.get('errorType') or 'Error'}: {error.get('errorMessage') or 'no message'}"[
+            :REASON_LIMIT
+        ]
+        if request.get("step") == VERIFY_DATASET_STEP:
+            project_id, dataset_id = str(request["project_id"]), str(request["dataset_id"])
+            dataset = pipeline.dataset_verifier.fail_handed_off(project_id, dataset_id, reason)
+            state = dataset.state if dataset is not None else "deleted"
+            logger.warning(
+                "dataset verification failed every retry",
+                extra={"project_id": project_id, "dataset_id": dataset_id, "state": state, "reason": reason},
+            )
+            settled.append({"dataset_id": dataset_id, "state": state})
+        elif _event_step(request) == SWEEP_STAGED_STEP:
+            settled.append(sweep_staged_upload(pipeline, request))
+        else:
+            raise PipelineStepError(f"cannot settle a failed {request.get('step')!r} invoke: {reason}")
+    return {"settled": settled}
+
+
 def _event_step(event: dict[str, Any]) -> str | None:
     if event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
         return SWEEP_STAGED_STEP
+    records = event.get("Records")
+    if records and all(r.get("eventSource") == "aws:sqs" for r in records):
+        return ASYNC_FAILURES_STEP
     return None
 
 
 SWEEP_STAGED_STEP = "sweep_staged_upload"
+ASYNC_FAILURES_STEP = "settle_async_failures"
 
 
 def steps(parse_metric_line: monitor.MetricParser) -> dict[str, Step]:
     return {
         VERIFY_DATASET_STEP: verify_dataset,
         SWEEP_STAGED_STEP: sweep_staged_upload,
+        ASYNC_FAILURES_STEP: settle_async_failures,
         "validate": prepare.validate,
         "prepare": prepare.prepare,
         "poll": partial(monitor.poll, parse=parse_metric_line),

@@ -163,6 +163,19 @@ class DatasetVerifier:
         except ConflictError:
             return self._datasets.get(project_id, dataset_id)
 
+    def fail_handed_off(self, project_id: str, dataset_id: str, reason: str) -> Dataset | None:
+        """A verification that failed every retry (its OnFailure record): the dataset ends `invalid`.
+
+        Without this it would stay `verifying` until its TTL. The upload is removed: it cannot be
+        completed any more, and the client is told to send it again.
+        """
+        dataset = self._datasets.get(project_id, dataset_id)
+        if dataset is None or dataset.state != st.VERIFYING:
+            return dataset  # settled meanwhile (a later run succeeded, or it was deleted)
+        self._objects.delete_prefix(dataset.object_key)
+        message = f"The upload of dataset {dataset_id} could not be verified ({reason}); upload it again"
+        return self._mark_invalid(dataset, DatasetRejection(code="verification_failed", message=message))
+
     def _mark_invalid(self, dataset: Dataset, rejection: DatasetRejection) -> Dataset | None:
         now = int(self._clock())
         try:
