@@ -136,7 +136,11 @@ def test_text_formats() -> None:
         ({"background": True}, "background"),
         ({"include": ["file_search_call.results"]}, "include[0]"),
         ({"truncation": "auto"}, "truncation"),
-        ({"prompt_cache_key": "x"}, "prompt_cache_key"),
+        ({"max_tool_calls": 3}, "max_tool_calls"),
+        (
+            {"stream": True, "stream_options": {"include_obfuscation": True}},
+            "stream_options.include_obfuscation",
+        ),
         ({"text": {"verbosity": "low"}}, "text.verbosity"),
         ({"input": [{"type": "item_reference", "id": "x"}]}, "input[0].type"),
         (
@@ -285,3 +289,18 @@ def test_stream_events_and_the_final_response_agree() -> None:
         ThinkingBlock(thinking="plan", signature="sig")
     )
     assert final["usage"]["output_tokens"] == 5
+
+
+def test_codex_style_fields_are_honoured() -> None:
+    req = request(
+        prompt_cache_key="thread-1", safety_identifier="user-9", service_tier="flex", metadata={"a": "b"}
+    )
+    chat = to_chat(req, [])
+    assert chat.metadata == {"a": "b", "safety_identifier": "user-9"} and chat.service_tier == "flex"
+    response = from_chat(completion(ChatCompletionMessage(content="x")), req, "resp_a", 1)
+    assert (response.prompt_cache_key, response.safety_identifier, response.service_tier) == (
+        "thread-1",
+        "user-9",
+        "flex",
+    )
+    assert response.metadata == {"a": "b"}

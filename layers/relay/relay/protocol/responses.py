@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from relay.protocol.chat import ReasoningEffort
+from relay.protocol.chat import ReasoningEffort, StreamOptions
 
 # --- input items ---------------------------------------------------------------------
 
@@ -125,9 +125,15 @@ class ResponseCreateRequest(BaseModel):
     metadata: dict[str, str] | None = None
     parallel_tool_calls: bool | None = Field(default=None, strict=True)
     previous_response_id: str | None = None
+    # A routing hint for OpenAI's prompt cache. Bedrock caches by cache point, with no key to
+    # route on, so the hint is accepted (Codex sends it on every call) and needs no action.
+    prompt_cache_key: str | None = None
     reasoning: ReasoningConfig | None = None
+    safety_identifier: str | None = None
+    service_tier: str | None = None
     store: bool | None = Field(default=True, strict=True)
     stream: bool | None = Field(default=False, strict=True)
+    stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0, strict=True)
     text: TextConfig | None = None
     tool_choice: str | dict[str, Any] | None = None
@@ -192,7 +198,10 @@ class Response(BaseModel):
     output: list[dict[str, Any]] = Field(default_factory=list)
     parallel_tool_calls: bool = True
     previous_response_id: str | None = None
+    prompt_cache_key: str | None = None
     reasoning: dict[str, Any] = Field(default_factory=lambda: {"effort": None, "summary": None})
+    safety_identifier: str | None = None
+    service_tier: str | None = None
     store: bool = True
     temperature: float | None = None
     text: dict[str, Any] = Field(default_factory=lambda: {"format": {"type": "text"}})

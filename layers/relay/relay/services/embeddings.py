@@ -35,6 +35,7 @@ from relay.services.usage.meter import count_tokens
 from relay.targets import BedrockTarget, SageMakerTarget, Target
 from relay.translate.bedrock import embeddings as bedrock_tx
 from relay.translate.sagemaker import embeddings as sagemaker_tx
+from relay.translate.token_ids import decode_token_ids
 
 Batch = list[str] | list[list[int]]
 Result = tuple[list[list[float]], int]
@@ -78,6 +79,9 @@ class EmbeddingService:
         target = self._resolver.resolve(request.model, types=("embeddings",), route="/v1/embeddings")
         caps, call = self._plan(target, request)
         items: Batch = request.items()
+        if items and not isinstance(items[0], str) and not caps.token_ids:
+            # OpenAI clients (LangChain's OpenAIEmbeddings by default) send cl100k_base ids.
+            items = decode_token_ids(items)  # type: ignore[arg-type]
         if request.target is not None:
             items = [*items, request.target]
         batches = [items[i : i + caps.max_batch] for i in range(0, len(items), caps.max_batch)]
@@ -177,8 +181,6 @@ def _check(caps: EmbeddingCapabilities, request: EmbeddingRequest) -> None:
     if caps.dimensions and request.dimensions is not None and request.dimensions not in caps.dimensions:
         allowed = ", ".join(str(d) for d in caps.dimensions)
         raise BadRequestError(f"The model '{name}' supports dimensions {allowed}", param="dimensions")
-    if not caps.token_ids and request.items() and not isinstance(request.items()[0], str):
-        raise BadRequestError(f"The model '{name}' takes text, not token ids", param="input")
     if request.normalize is not None and not caps.normalize:
         raise BadRequestError(f"The model '{name}' has no normalize switch", param="normalize")
     if request.input_type is not None:

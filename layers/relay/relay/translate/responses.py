@@ -234,6 +234,11 @@ def refuse_unsupported(request: ResponseCreateRequest) -> None:
             raise BadRequestError(f"include {name!r} is not supported", param=f"include[{index}]")
     if request.truncation == "auto":
         raise BadRequestError("Automatic truncation is not supported; use disabled", param="truncation")
+    # Relay never pads stream events, so only "no obfuscation" can be honoured.
+    if request.stream_options is not None and request.stream_options.include_obfuscation:
+        raise BadRequestError(
+            "Stream obfuscation is not supported", param="stream_options.include_obfuscation"
+        )
 
 
 def to_chat(
@@ -251,11 +256,15 @@ def to_chat(
     if not conversation.messages:
         raise BadRequestError("input must hold at least one item", param="input")
     effort = request.reasoning.effort if request.reasoning else None
+    metadata = dict(request.metadata or {})
+    if request.safety_identifier is not None:  # as OpenAI's `user` successor: request metadata
+        metadata["safety_identifier"] = request.safety_identifier
     return ChatCompletionRequest(
         model=request.model,
         messages=conversation.messages,
         max_completion_tokens=request.max_output_tokens,
-        metadata=request.metadata,
+        metadata=metadata or None,
+        service_tier=request.service_tier,
         parallel_tool_calls=request.parallel_tool_calls,
         reasoning_effort=None if effort == "none" else effort,
         response_format=_format(request),

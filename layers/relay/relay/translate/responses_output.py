@@ -159,6 +159,9 @@ def shell(request: ResponseCreateRequest, response_id: str, created_at: int, sta
         model=request.model,
         parallel_tool_calls=request.parallel_tool_calls is not False,
         previous_response_id=request.previous_response_id,
+        prompt_cache_key=request.prompt_cache_key,
+        safety_identifier=request.safety_identifier,
+        service_tier=request.service_tier,
         reasoning={
             "effort": reasoning.effort if reasoning else None,
             "summary": (reasoning.summary or reasoning.generate_summary) if reasoning else None,
