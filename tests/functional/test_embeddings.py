@@ -115,10 +115,16 @@ def test_cohere_input_type_changes_the_vector(client: Any, auth: dict[str, str])
     assert bad.json()["error"]["param"] == "input_type"
 
 
-def test_token_ids_only_where_supported(client: Any, auth: dict[str, str]) -> None:
+def test_token_ids_pass_where_supported_and_are_decoded_elsewhere(client: Any, auth: dict[str, str]) -> None:
     assert embed(client, auth, model="emu-embed/test", input=[[1, 2, 3], [4, 5]]).status_code == 200
     assert embed(client, auth, model="emu-oai-embed/test", input=[1, 2, 3]).status_code == 200
-    refused = embed(client, auth, model="amazon.titan-embed-text-v2:0", input=[1, 2, 3])
+    # Models that take text get the text cl100k_base ids encode ("hello world" is [15339, 1917]).
+    for model in ("amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"):
+        decoded = embed(client, auth, model=model, input=[[15339, 1917], [9906]])
+        assert decoded.status_code == 200, decoded.text
+        texts = embed(client, auth, model=model, input=["hello world", "Hello"]).json()
+        assert [d["embedding"] for d in decoded.json()["data"]] == [d["embedding"] for d in texts["data"]]
+    refused = embed(client, auth, model="amazon.titan-embed-text-v2:0", input=[1, 2, 10**9])
     assert refused.status_code == 400 and refused.json()["error"]["param"] == "input"
 
 

@@ -81,7 +81,7 @@ class EmbeddingService:
         items: Batch = request.items()
         if items and not isinstance(items[0], str) and not caps.token_ids:
             # OpenAI clients (LangChain's OpenAIEmbeddings by default) send cl100k_base ids.
-            items = decode_token_ids(items)  # type: ignore[arg-type]
+            items = decode_token_ids(items)
         if request.target is not None:
             items = [*items, request.target]
         batches = [items[i : i + caps.max_batch] for i in range(0, len(items), caps.max_batch)]
