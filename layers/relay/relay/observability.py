@@ -52,6 +52,7 @@ def key_metrics(
         for name, value in values:
             _key_metrics.add_metric(name=name, unit=unit, value=value)
         _key_metrics.flush_metrics()
+        _key_metrics.clear_metrics()  # flushing keeps the dimension; the next line is another key's
 
 
 @lru_cache(maxsize=1)

@@ -138,6 +138,7 @@ class ModelResolver:
     def resolve_cached(self, model_id: str, *, types: tuple[str, ...]) -> Target | None:
         """The target when it is known without IO (ARNs, a fresh catalogue hit), else None."""
         check_model(model_id)
+        note_model(model_id)
         if "chat" in types and is_bedrock_arn(model_id):
             return self._arn_target(model_id)
         if is_registry_id(model_id):

@@ -1,0 +1,218 @@
+"""Rate limits and budgets on both counter stores (the in-memory fake and DynamoDB on moto),
+with an injected clock: minute rollover, budget rollover at the UTC day and month boundary,
+and threads racing for the last unit."""
+
+from __future__ import annotations
+
+import calendar
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from relay.errors import RateLimitError
+from relay.services.keys.models import Principal
+from relay.services.keys.policy import KeyPolicy, TokenBudget
+from relay.services.limits.dynamodb import DynamoDBLimitCounters
+from relay.services.limits.repository import InMemoryLimitCounters, LimitCounters
+from relay.services.limits.service import Limiter, QuotaExceededError
+
+pytestmark = pytest.mark.unit
+
+# 2026-12-31 23:58:30 UTC: two minutes before a day, month and year boundary.
+NEAR_MIDNIGHT = calendar.timegm((2026, 12, 31, 23, 58, 30))
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class AtomicWrites:
+    """The client with each UpdateItem atomic, as DynamoDB makes it (moto's backend is not
+    thread-safe); the adapter's steps between calls still interleave freely."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def update_item(self, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._client.update_item(**kwargs)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def counters(request: pytest.FixtureRequest) -> Iterator[LimitCounters]:
+    if request.param == "memory":
+        yield InMemoryLimitCounters()
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="relay",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield DynamoDBLimitCounters(AtomicWrites(client), "relay")
+
+
+def key(**policy: Any) -> Principal:
+    return Principal(key_id="k1", is_admin=False, policy=KeyPolicy(**policy))
+
+
+def test_a_key_without_limits_never_touches_the_counters() -> None:
+    class Refusing:
+        def admit(self, *args: Any) -> Any:
+            raise AssertionError("no counter call for an unlimited key")
+
+        add_tokens = admit
+
+    limiter = Limiter(Refusing())  # type: ignore[arg-type]
+    assert limiter.admit(key()) is None
+    assert limiter.admit(Principal(key_id="admin", is_admin=True)) is None
+
+
+def test_requests_per_minute_refused_then_the_next_minute_admits(counters: LimitCounters) -> None:
+    clock = Clock(NEAR_MIDNIGHT - 30)  # 23:58:00, the start of a minute
+    limiter = Limiter(counters, clock)
+    principal = key(rpm_limit=3)
+    seen = [limiter.admit(principal) for _ in range(3)]
+    assert [dict(a.headers())["x-ratelimit-remaining-requests"] for a in seen if a] == ["2", "1", "0"]
+    clock.now += 59
+    with pytest.raises(RateLimitError) as refused:
+        limiter.admit(principal)
+    assert refused.value.code == "rate_limit_exceeded" and refused.value.status == 429
+    assert refused.value.headers["Retry-After"] == "1"
+    assert refused.value.headers["x-ratelimit-remaining-requests"] == "0"
+    clock.now += 1  # 23:59:00: a new window
+    admitted = limiter.admit(principal)
+    assert admitted is not None
+    assert dict(admitted.headers())["x-ratelimit-remaining-requests"] == "2"
+    assert dict(admitted.headers())["x-ratelimit-reset-requests"] == "60s"
+
+
+def test_tokens_per_minute_count_after_the_response(counters: LimitCounters) -> None:
+    clock = Clock(NEAR_MIDNIGHT - 30)
+    limiter = Limiter(counters, clock)
+    principal = key(tpm_limit=100)
+    first = limiter.admit(principal)
+    assert first is not None
+    second = limiter.admit(principal)  # in flight before the first one's tokens are known
+    assert second is not None
+    limiter.settle(first, 70)
+    limiter.settle(second, 40)  # the in-flight request finishes: 110 of 100
+    with pytest.raises(RateLimitError) as refused:
+        limiter.admit(principal)
+    assert refused.value.headers["x-ratelimit-remaining-tokens"] == "0"
+    assert refused.value.headers["x-ratelimit-limit-tokens"] == "100"
+    clock.now += 60
+    assert limiter.admit(principal) is not None
+
+
+def test_budget_refuses_until_the_utc_day_rolls(counters: LimitCounters) -> None:
+    clock = Clock(NEAR_MIDNIGHT)
+    limiter = Limiter(counters, clock)
+    principal = key(token_budget=TokenBudget(limit=500, period="day"))
+    crossing = limiter.admit(principal)
+    assert crossing is not None
+    limiter.settle(crossing, 600)  # the request that crosses the line completed
+    clock.now += 61  # another minute, same day: the budget still holds
+    with pytest.raises(QuotaExceededError) as refused:
+        limiter.admit(principal)
+    assert refused.value.code == "insufficient_quota" and refused.value.type == "insufficient_quota"
+    assert refused.value.status == 429
+    assert int(refused.value.headers["Retry-After"]) == calendar.timegm((2027, 1, 1, 0, 0, 0)) - int(
+        clock.now
+    )
+    clock.now = calendar.timegm((2027, 1, 1, 0, 0, 0))  # midnight UTC
+    assert limiter.admit(principal) is not None
+
+
+def test_monthly_budget_carries_across_days_and_rolls_with_the_month(counters: LimitCounters) -> None:
+    clock = Clock(calendar.timegm((2026, 12, 30, 12, 0, 0)))
+    limiter = Limiter(counters, clock)
+    principal = key(token_budget=TokenBudget(limit=1000, period="month"))
+    admitted = limiter.admit(principal)
+    assert admitted is not None
+    limiter.settle(admitted, 1000)
+    clock.now = calendar.timegm((2026, 12, 31, 8, 0, 0))  # the next day, same month
+    with pytest.raises(QuotaExceededError):
+        limiter.admit(principal)
+    clock.now = calendar.timegm((2027, 1, 1, 0, 0, 5))
+    assert limiter.admit(principal) is not None
+
+
+def test_tokens_settled_after_the_minute_rolled_still_count_toward_the_budget(
+    counters: LimitCounters,
+) -> None:
+    clock = Clock(NEAR_MIDNIGHT - 90)  # 23:57:00
+    limiter = Limiter(counters, clock)
+    principal = key(rpm_limit=10, token_budget=TokenBudget(limit=100, period="day"))
+    slow = limiter.admit(principal)
+    assert slow is not None
+    clock.now += 60
+    assert limiter.admit(principal) is not None  # a new minute rolls the window
+    limiter.settle(slow, 150)  # the slow one ends in the new minute
+    with pytest.raises(QuotaExceededError):
+        limiter.admit(principal)
+
+
+def test_threads_racing_for_the_last_requests_never_overshoot(counters: LimitCounters) -> None:
+    clock = Clock(NEAR_MIDNIGHT - 30)
+    limiter = Limiter(counters, clock)
+    principal = key(rpm_limit=5)
+    admitted: list[bool] = []
+    lock = threading.Lock()
+    start = threading.Barrier(12)
+
+    def attempt() -> None:
+        start.wait()
+        try:
+            ok = limiter.admit(principal) is not None
+        except RateLimitError:
+            ok = False
+        with lock:
+            admitted.append(ok)
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert admitted.count(True) == 5 and admitted.count(False) == 7
+
+
+def test_threads_racing_for_the_first_request_of_a_minute_count_every_one(counters: LimitCounters) -> None:
+    # Every thread finds last minute's counters and tries to roll them: one wins, the others
+    # count against its new window, so nothing is lost or double-reset.
+    clock = Clock(NEAR_MIDNIGHT - 90)
+    limiter = Limiter(counters, clock)
+    principal = key(rpm_limit=100)
+    assert limiter.admit(principal) is not None
+    clock.now += 60
+    start = threading.Barrier(8)
+
+    def attempt() -> None:
+        start.wait()
+        limiter.admit(principal)
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    last = limiter.admit(principal)
+    assert last is not None and dict(last.headers())["x-ratelimit-remaining-requests"] == str(100 - 9)
