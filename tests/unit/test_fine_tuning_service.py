@@ -184,7 +184,15 @@ def test_hyperparameters_map_onto_the_catalogue_template(world: World) -> None:
     [
         ({"model": "gpt-4o-mini"}, "model"),
         ({"method": {"type": "dpo"}}, "method.type"),
-        ({"method": {"type": "reinforcement", "reinforcement": {}}}, "method.type"),
+        (
+            {
+                "method": {
+                    "type": "reinforcement",
+                    "reinforcement": {"grader": {"type": "python", "source": "x"}},
+                }
+            },
+            "method.reinforcement.grader.type",
+        ),
         ({"hyperparameters": {"n_epochs": 500}}, "hyperparameters.n_epochs"),
         (
             {
@@ -247,7 +255,7 @@ def test_status_follows_the_training_job_and_success_names_the_model(world: Worl
     (result,) = done.result_files
     record = world.files.get("k1", result)
     assert record.purpose == "fine-tune-results"
-    body = b"".join(world.files.content("k1", result)).decode()  # type: ignore[arg-type]
+    body = b"".join(world.files.content("k1", result)).decode()
     assert body.splitlines()[0] == "step,timestamp,train_loss" and body.splitlines()[1].startswith("1,")
     assert world.service.get(K1, job.id).result_files == [result]  # written once
 
@@ -258,8 +266,8 @@ def test_events_carry_metrics_newest_first_and_page_with_after(world: World) -> 
     events, more = world.service.events(K1, job.id, after=None, limit=100)
     assert not more and events[-1].message.startswith("Created fine-tuning job")
     metrics = [e for e in events if e.type == "metrics"]
-    assert [e.data["step"] for e in reversed(metrics)] == [1, 2, 3, 4]  # type: ignore[index]
-    losses = [e.data["train_loss"] for e in reversed(metrics)]  # type: ignore[index]
+    assert [e.data["step"] for e in reversed(metrics)] == [1, 2, 3, 4]
+    losses = [e.data["train_loss"] for e in reversed(metrics)]
     assert losses == sorted(losses, reverse=True)
     assert any("New fine-tuned model created: ft:tiny-local:k1::" in e.message for e in events)
     first, more = world.service.events(K1, job.id, after=None, limit=3)

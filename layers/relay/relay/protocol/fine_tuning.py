@@ -51,14 +51,45 @@ class SupervisedMethod(BaseModel):
     hyperparameters: Hyperparameters | None = None
 
 
+class ReinforcementHyperparameters(Hyperparameters):
+    """GRPO takes epochs, batch size and learning rate; OpenAI's sampling knobs have no equivalent."""
+
+    compute_multiplier: Auto | float | None = None
+    eval_interval: Auto | int | None = None
+    eval_samples: Auto | int | None = None
+    reasoning_effort: Literal["default", "low", "medium", "high"] | None = None
+
+    @field_validator("compute_multiplier", "eval_interval", "eval_samples")
+    @classmethod
+    def _auto_only(cls, value: Any) -> Any:
+        if value not in (None, "auto"):
+            raise ValueError("cannot be honoured: Relay's GRPO runs one evaluation, on the held-out split")
+        return value
+
+    @field_validator("reasoning_effort")
+    @classmethod
+    def _default_effort(cls, value: str | None) -> str | None:
+        if value not in (None, "default"):
+            raise ValueError("cannot be honoured: the catalogue's models have no reasoning effort")
+        return value
+
+
+class ReinforcementMethod(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Read by the service (`services/fine_tuning/graders.py`), which names what it cannot map.
+    grader: dict[str, Any]
+    hyperparameters: ReinforcementHyperparameters | None = None
+
+
 class Method(BaseModel):
-    # The other methods' bodies are read by the service, which names what it cannot honour.
+    # `dpo` is read by the service only to refuse it by name.
     model_config = ConfigDict(extra="forbid")
 
     type: MethodType
     supervised: SupervisedMethod | None = None
     dpo: dict[str, Any] | None = None
-    reinforcement: dict[str, Any] | None = None
+    reinforcement: ReinforcementMethod | None = None
 
 
 class CreateFineTuningJobRequest(BaseModel):
@@ -127,9 +158,15 @@ class ResolvedSupervised(BaseModel):
     hyperparameters: ResolvedHyperparameters
 
 
+class ResolvedReinforcement(BaseModel):
+    grader: dict[str, Any]
+    hyperparameters: ResolvedHyperparameters
+
+
 class ResolvedMethod(BaseModel):
     type: MethodType
     supervised: ResolvedSupervised | None = None
+    reinforcement: ResolvedReinforcement | None = None
 
 
 class FineTuningJob(BaseModel):

@@ -15,6 +15,7 @@ from relay.errors import BadRequestError, NotFoundError
 from relay.services.datasets.models import Dataset
 from relay.services.files.models import StoredFile
 from relay.services.fine_tuning.models import JobError
+from relay.services.fine_tuning.rft_lines import to_prompt_completion
 from relay.services.keys.models import Principal
 
 FINE_TUNE_PURPOSE = "fine-tune"
@@ -74,10 +75,26 @@ class TrainingFiles:
             )
         return record
 
-    def import_file(self, principal: Principal, project_id: str, file_id: str, param: str) -> Imported:
-        """Copy the file into a dataset of the project; an invalid one comes back as the job's error."""
+    def import_file(
+        self,
+        principal: Principal,
+        project_id: str,
+        file_id: str,
+        param: str,
+        reference_field: str | None = None,
+    ) -> Imported:
+        """Copy the file into a dataset of the project; an invalid one comes back as the job's error.
+
+        With `reference_field` the lines are reinforcement lines, stored as prompt/completion rows.
+        """
         record, chunks = self._files.read_lines_source(principal.key_id, file_id)
         content = b"".join(chunks)
+        wanted = "chat"
+        if reference_field is not None:
+            wanted = "prompt_completion"
+            content, report = to_prompt_completion(content, reference_field)
+            if not report.ok:
+                return Imported(None, self._refused(file_id, param, report.summary()))
         try:
             dataset = self._uploads.upload(
                 project_id,
@@ -90,14 +107,14 @@ class TrainingFiles:
             if exc.code != "invalid_dataset":
                 raise
             return Imported(None, self._refused(file_id, param, exc.message))
-        if dataset.format != "chat":
+        if dataset.format != wanted:
             self._datasets.delete(project_id, dataset.id, principal)
             return Imported(
                 None,
                 self._refused(
                     file_id,
                     param,
-                    f"its lines are {dataset.format} rows; fine-tuning needs chat lines "
+                    f"its lines are {dataset.format} rows; supervised fine-tuning needs chat lines "
                     '{"messages": [{"role": ..., "content": ...}, ...]}',
                 ),
             )

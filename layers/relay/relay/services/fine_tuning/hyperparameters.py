@@ -13,7 +13,9 @@ from typing import Any
 
 from relay.catalogue import BaseModelSpec, validate_training_parameters
 from relay.errors import BadRequestError
-from relay.protocol.fine_tuning import CreateFineTuningJobRequest, Hyperparameters
+from relay.protocol.fine_tuning import CreateFineTuningJobRequest, Hyperparameters, MethodType
+from relay.protocol.training import TrainingTechnique
+from relay.services.fine_tuning.graders import Reward, reward_of
 
 # OpenAI name -> catalogue name (learning_rate_multiplier is a factor on learning_rate).
 CATALOGUE_NAMES = {"n_epochs": "num_train_epochs", "batch_size": "per_device_train_batch_size"}
@@ -24,43 +26,57 @@ LEARNING_RATE = "learning_rate"
 class TrainingPlan:
     parameters: dict[str, Any]  # the training job's `parameters` (catalogue names)
     hyperparameters: dict[str, Any]  # OpenAI's names with the values used
-    method: str
-    param: str  # where the client put its hyperparameters, for error messages
+    method: MethodType
+    technique: TrainingTechnique
+    reward: Reward | None = None  # reinforcement: GRPO's testing function and the reference field
+    grader: dict[str, Any] | None = None  # as the client gave it, for the job object
 
 
-def _method(request: CreateFineTuningJobRequest) -> tuple[str, Hyperparameters | None, str]:
+def _method(
+    request: CreateFineTuningJobRequest,
+) -> tuple[MethodType, Hyperparameters | None, str, dict[str, Any] | None]:
     method = request.method
     if method is None:
-        return "supervised", request.hyperparameters, "hyperparameters"
+        return "supervised", request.hyperparameters, "hyperparameters", None
     if method.type == "dpo":
         raise BadRequestError(
-            "method.type 'dpo' is not supported: Relay trains supervised (SFT) and GRPO jobs",
+            "method.type 'dpo' is not supported: Relay trains supervised (SFT) and reinforcement (GRPO) jobs",
             param="method.type",
+        )
+    others = {"supervised": method.supervised, "dpo": method.dpo, "reinforcement": method.reinforcement}
+    stray = [name for name, body in others.items() if body is not None and name != method.type]
+    if stray:
+        raise BadRequestError(
+            f"method.type is '{method.type}': give only method.{method.type}", param=f"method.{stray[0]}"
         )
     if method.type == "reinforcement":
-        raise BadRequestError(
-            "method.type 'reinforcement' cannot be honoured here: OpenAI's graders score sampled "
-            "chat answers against fields of each training line, and Relay's GRPO trains on "
-            "prompt/completion datasets with its testing functions as rewards; train it through "
-            "POST /v1/projects/{project_id}/training-jobs/grpo",
-            param="method.type",
-        )
-    if method.dpo is not None or method.reinforcement is not None:
-        raise BadRequestError(
-            "method.type is 'supervised': give only method.supervised", param="method.supervised"
+        if method.reinforcement is None:
+            raise BadRequestError(
+                "method.reinforcement (with a grader) is required", param="method.reinforcement"
+            )
+        return (
+            "reinforcement",
+            method.reinforcement.hyperparameters,
+            "method.reinforcement.hyperparameters",
+            method.reinforcement.grader,
         )
     supervised = method.supervised
     return (
         "supervised",
         supervised.hyperparameters if supervised else None,
         "method.supervised.hyperparameters",
+        None,
     )
 
 
 def plan(request: CreateFineTuningJobRequest, spec: BaseModelSpec, seed: int) -> TrainingPlan:
     """The training job's parameters and the resolved OpenAI hyperparameters, or BadRequestError."""
-    method, given, where = _method(request)
-    defaults = validate_training_parameters(spec.name, technique="SFT")
+    method, given, where, grader = _method(request)
+    technique: TrainingTechnique = "GRPO" if method == "reinforcement" else "SFT"
+    if technique not in spec.training_techniques:
+        raise BadRequestError(f"model '{spec.name}' cannot be trained with {technique}", param="method.type")
+    reward = reward_of(grader) if method == "reinforcement" else None
+    defaults = validate_training_parameters(spec.name, technique=technique)
     chosen: dict[str, Any] = {"seed": seed}
     for name, catalogue_name in CATALOGUE_NAMES.items():
         value = getattr(given, name, None) if given else None
@@ -71,7 +87,7 @@ def plan(request: CreateFineTuningJobRequest, spec: BaseModelSpec, seed: int) ->
     if factor != 1.0:
         chosen[LEARNING_RATE] = float(defaults[LEARNING_RATE]) * factor
     try:
-        resolved = validate_training_parameters(spec.name, technique="SFT", parameters=chosen)
+        resolved = validate_training_parameters(spec.name, technique=technique, parameters=chosen)
     except BadRequestError as exc:
         raise _renamed(exc, where, float(defaults[LEARNING_RATE])) from exc
     return TrainingPlan(
@@ -82,7 +98,9 @@ def plan(request: CreateFineTuningJobRequest, spec: BaseModelSpec, seed: int) ->
             "learning_rate_multiplier": factor,
         },
         method=method,
-        param=where,
+        technique=technique,
+        reward=reward,
+        grader=grader,
     )
 
 
@@ -97,6 +115,8 @@ def _renamed(exc: BadRequestError, where: str, default_rate: float) -> BadReques
     for catalogue, openai in names.items():
         message = message.replace(catalogue, openai)
     param = names.get(exc.param or "", exc.param)
+    if exc.param == "parameters.num_generations":  # GRPO's group rule: the batch size is the client's knob
+        param = f"{where}.batch_size"
     if param and param.startswith(f"{where}.learning_rate_multiplier"):
         param = f"{where}.learning_rate_multiplier"
     return BadRequestError(message, param=param)

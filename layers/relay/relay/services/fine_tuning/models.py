@@ -58,6 +58,7 @@ class FineTuningRecord:
     suffix: str | None = None
     metadata: dict[str, str] | None = None
     method: str = "supervised"
+    grader: dict[str, Any] | None = None  # reinforcement: the grader as the client gave it
     error: JobError | None = None  # a refusal before the training job existed
     finished_at: int | None = None  # set with `error`
     result_file: str | None = None  # the fine-tune-results file, written once it succeeded

@@ -7,14 +7,14 @@ job's, through `status.OPENAI_STATUS`; cancelling here is cancelling it there.
 
 from __future__ import annotations
 
-import contextlib
 import builtins
+import contextlib
 import hashlib
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from relay.catalogue import BaseModelSpec, base_model
 from relay.errors import BadRequestError, ConflictError, RelayError
@@ -25,7 +25,7 @@ from relay.protocol.fine_tuning import (
     FineTuningJobCheckpoint,
     FineTuningJobEvent,
 )
-from relay.protocol.training import CreateTrainingJobRequest
+from relay.protocol.training import CreateGRPOTrainingJobRequest, CreateTrainingJobRequest
 from relay.services.fine_tuning import views
 from relay.services.fine_tuning.files import TrainingFiles
 from relay.services.fine_tuning.hyperparameters import plan
@@ -127,12 +127,16 @@ class FineTuningService:
             suffix=request.suffix,
             metadata=request.metadata,
             method=training_plan.method,
+            grader=training_plan.grader,
             training_job_id=idempotent_job_id(project_id, job_id),
         )
-        train = self._files.import_file(principal, project_id, request.training_file, "training_file")
+        field = training_plan.reward.reference_field if training_plan.reward else None
+        train = self._files.import_file(principal, project_id, request.training_file, "training_file", field)
         test = None
         if train.error is None and request.validation_file is not None:
-            test = self._files.import_file(principal, project_id, request.validation_file, "validation_file")
+            test = self._files.import_file(
+                principal, project_id, request.validation_file, "validation_file", field
+            )
         refusal = train.error or (test.error if test else None)
         if refusal is not None:
             refused = replace(record, training_job_id=None, error=refusal, finished_at=now)
@@ -140,15 +144,23 @@ class FineTuningService:
             return views.job_object(refused, None, now)
         assert train.dataset is not None
         self._records.create(record)
-        body = CreateTrainingJobRequest(
-            base_model_option="fine-tuned" if source.job_id else "pre-trained",
-            base_model=source.job_id or source.spec.name,
-            checkpoint=source.checkpoint,
-            train_dataset_id=train.dataset.id,
-            test_dataset_id=test.dataset.id if test and test.dataset else None,
-            name=job_id,
-            description=f"OpenAI fine-tuning job {job_id}",
-            parameters=training_plan.parameters,
+        fields: dict[str, Any] = {
+            "base_model_option": "fine-tuned" if source.job_id else "pre-trained",
+            "base_model": source.job_id or source.spec.name,
+            "checkpoint": source.checkpoint,
+            "train_dataset_id": train.dataset.id,
+            "test_dataset_id": test.dataset.id if test and test.dataset else None,
+            "name": job_id,
+            "description": f"OpenAI fine-tuning job {job_id}",
+            "parameters": training_plan.parameters,
+        }
+        reward = training_plan.reward
+        body = (
+            CreateGRPOTrainingJobRequest.model_validate(
+                {**fields, "test_functions": [reward.function], "reward": {reward.function: 1.0}}
+            )
+            if reward
+            else CreateTrainingJobRequest.model_validate(fields)
         )
         try:
             # The OpenAI job id is the idempotency key: the training job's id follows from it.

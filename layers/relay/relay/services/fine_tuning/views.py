@@ -18,6 +18,7 @@ from relay.protocol.fine_tuning import (
     FineTuningStatus,
     ResolvedHyperparameters,
     ResolvedMethod,
+    ResolvedReinforcement,
     ResolvedSupervised,
 )
 from relay.services.fine_tuning import status as fst
@@ -82,7 +83,14 @@ def job_object(record: FineTuningRecord, job: TrainingJob | None, now: int) -> F
         validation_file=record.validation_file,
         estimated_finish=state.estimated_finish,
         metadata=record.metadata,
-        method=ResolvedMethod(type="supervised", supervised=ResolvedSupervised(hyperparameters=hp)),
+        method=(
+            ResolvedMethod(
+                type="reinforcement",
+                reinforcement=ResolvedReinforcement(grader=record.grader or {}, hyperparameters=hp),
+            )
+            if record.method == "reinforcement"
+            else ResolvedMethod(type="supervised", supervised=ResolvedSupervised(hyperparameters=hp))
+        ),
         project_id=record.project_id,
         training_job_id=record.training_job_id,
     )
