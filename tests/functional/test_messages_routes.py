@@ -189,3 +189,11 @@ def test_emulated_count_tokens_refuses_profiles_as_bedrock_does(services: Any) -
     for model in ("us.anthropic.claude-sonnet-4-20250514-v1:0", NOVA):
         with pytest.raises(ClientError, match="doesn't support counting tokens"):
             runtime.count_tokens(modelId=model, input=converse)
+
+
+def test_empty_content_is_a_400_not_a_500(client: Any, auth: dict[str, str]) -> None:
+    body = {"model": NOVA, "max_tokens": 10, "messages": [{"role": "user", "content": []}]}
+    response = client.post("/v1/messages", json=body, headers=auth)
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+    empty = client.post("/v1/responses", json={"model": NOVA, "input": []}, headers=auth)
+    assert empty.status_code == 400 and empty.json()["error"]["param"] == "input"

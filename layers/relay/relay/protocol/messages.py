@@ -100,7 +100,7 @@ ContentBlockParam = Annotated[
 
 class MessageParam(BaseModel):
     role: Literal["user", "assistant"]
-    content: str | list[ContentBlockParam]
+    content: str | Annotated[list[ContentBlockParam], Field(min_length=1)]
 
 
 # --- tools, choices, thinking --------------------------------------------------------

@@ -11,6 +11,8 @@ import base64
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 from relay.errors import BadRequestError
 from relay.protocol.chat import (
     AssistantMessage,
@@ -242,11 +244,14 @@ def to_chat(
         )
     if stream:
         fields.update(stream=True, stream_options=StreamOptions(include_usage=True))
-    return ChatCompletionRequest(
-        model=request.model,
-        messages=_messages(request),
-        tools=_tools(request),
-        tool_choice=_tool_choice(request),
-        parallel_tool_calls=False if choice is not None and choice.disable_parallel_tool_use else None,
-        **fields,
-    )
+    try:
+        return ChatCompletionRequest(
+            model=request.model,
+            messages=_messages(request),
+            tools=_tools(request),
+            tool_choice=_tool_choice(request),
+            parallel_tool_calls=False if choice is not None and choice.disable_parallel_tool_use else None,
+            **fields,
+        )
+    except ValidationError as exc:  # a rule of the chat shape the Messages request broke
+        raise BadRequestError(str(exc.errors()[0].get("msg", "Invalid request"))) from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,6 +31,7 @@ from relay.protocol.chat import (
     JSONSchemaFormat,
     NamedFunction,
     NamedToolChoice,
+    ReasoningEffort,
     RefusalPart,
     ResponseFormat,
     StreamOptions,
@@ -259,6 +260,20 @@ def to_chat(
     metadata = dict(request.metadata or {})
     if request.safety_identifier is not None:  # as OpenAI's `user` successor: request metadata
         metadata["safety_identifier"] = request.safety_identifier
+    try:
+        return _chat_request(request, conversation, metadata, effort, stream=stream)
+    except ValidationError as exc:  # a rule of the chat shape the request broke
+        raise BadRequestError(str(exc.errors()[0].get("msg", "Invalid request"))) from None
+
+
+def _chat_request(
+    request: ResponseCreateRequest,
+    conversation: _Conversation,
+    metadata: dict[str, str],
+    effort: ReasoningEffort | Literal["none"] | None,
+    *,
+    stream: bool,
+) -> ChatCompletionRequest:
     return ChatCompletionRequest(
         model=request.model,
         messages=conversation.messages,
