@@ -25,7 +25,7 @@ from local.messaging import EventSource
 
 _log = logging.getLogger("relay.local.delivery")
 POLLERS_PER_QUEUE = 4
-WAIT_SECONDS = 1
+IDLE_SECONDS = 0.05  # between polls of an empty queue
 
 
 def sqs_event(messages: list[dict[str, Any]], source: EventSource, region: str) -> dict[str, Any]:
@@ -81,11 +81,12 @@ class Delivery:
     def _poll(self, source: EventSource) -> None:
         while not self._stopped.is_set():
             try:
+                # Short polls under the lock (a long poll would hold it while the queue is empty).
                 with self._receiving[source.queue_url]:
                     messages = self._sqs.receive_message(
                         QueueUrl=source.queue_url,
                         MaxNumberOfMessages=source.batch_size,
-                        WaitTimeSeconds=WAIT_SECONDS,
+                        WaitTimeSeconds=0,
                         AttributeNames=["All"],
                         MessageAttributeNames=["All"],
                     ).get("Messages", [])
@@ -95,6 +96,8 @@ class Delivery:
                 continue
             if messages:
                 self._deliver(source, messages)
+            else:
+                self._stopped.wait(IDLE_SECONDS)
 
     def _deliver(self, source: EventSource, messages: list[dict[str, Any]]) -> None:
         if source.kind == "sqs":
@@ -114,8 +117,12 @@ class Delivery:
                     self._warn(source, result)
                 else:
                     done.append(message)
-        for message in done:
-            self._sqs.delete_message(QueueUrl=source.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        for start in range(0, len(done), 10):  # DeleteMessageBatch takes ten
+            entries = [
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                for n, m in enumerate(done[start : start + 10])
+            ]
+            self._sqs.delete_message_batch(QueueUrl=source.queue_url, Entries=entries)
 
     @staticmethod
     def _warn(source: EventSource, result: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from relay.backends.aws_control import raise_control_error
+from relay.errors import ServiceUnavailableError
 
 
 def queue_name_and_account(arn: str) -> tuple[str, str]:
@@ -66,6 +67,29 @@ class SqsQueues:
         except (BotoCoreError, ClientError) as exc:
             raise_control_error(exc, "SendMessage")
 
+    def send_batch(self, queue_url: str, messages: list[tuple[str, Mapping[str, str]]]) -> None:
+        """Send up to 10 messages in one call; any entry SQS refused is an error, not a silent loss."""
+        entries = [
+            {
+                "Id": str(n),
+                "MessageBody": body,
+                "MessageAttributes": {
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                },
+            }
+            for n, (body, attributes) in enumerate(messages)
+        ]
+        try:
+            answer = self._client().send_message_batch(QueueUrl=queue_url, Entries=entries)
+        except (BotoCoreError, ClientError) as exc:
+            raise_control_error(exc, "SendMessageBatch")
+        failed = answer.get("Failed") or []
+        if failed:
+            first = failed[0]
+            raise ServiceUnavailableError(
+                f"SendMessageBatch refused {len(failed)} message(s): {first.get('Code')}", retry_after=1
+            )
+
     def delay(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
         """Show a received message again in `seconds` (not after the whole visibility timeout)."""
         try:
@@ -101,6 +125,10 @@ class InMemoryQueues:
         messages = self.sent.setdefault(queue_url, [])
         messages.append((body, dict(attributes or {})))
         return f"m-{len(messages)}"
+
+    def send_batch(self, queue_url: str, messages: list[tuple[str, Mapping[str, str]]]) -> None:
+        for body, attributes in messages:
+            self.send(queue_url, body, attributes)
 
     def delay(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
         self.delayed.append((queue_url, receipt_handle, seconds))

@@ -6,6 +6,7 @@ Counters move by ADD, so the queue workers answering lines at once never lose an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from relay.backends.dynamodb import dynamodb_errors, from_item, query_all, to_attribute, to_item
@@ -123,15 +124,22 @@ class DynamoDBBatchRepository:
             raise wrong_status(batch_id, target) from None
         return _record(from_item(answer["Attributes"]))
 
-    def sent(self, owner: str, batch_id: str, model: str, cursor: int) -> None:
+    def sent(self, owner: str, batch_id: str, counts: Mapping[str, int], cursor: int) -> None:
+        names = {"#cursor": "cursor"}
+        values = {":c": to_attribute(cursor), ":sent": to_attribute(sum(counts.values()))}
+        adds = ["sent :sent"]
+        for n, (model, count) in enumerate(counts.items()):
+            names[f"#m{n}"] = model
+            values[f":n{n}"] = to_attribute(count)
+            adds.append(f"inflight.#m{n} :n{n}")
         with dynamodb_errors(not_found=batch_not_found(batch_id).message):
             self._client.update_item(
                 TableName=self._table,
                 Key=_key(owner, batch_id),
-                UpdateExpression="SET #cursor = :c ADD sent :one, inflight.#m :one",
+                UpdateExpression="SET #cursor = :c ADD " + ", ".join(adds),
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#m": model, "#cursor": "cursor"},
-                ExpressionAttributeValues={":c": to_attribute(cursor), ":one": to_attribute(1)},
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
 
     def answered(

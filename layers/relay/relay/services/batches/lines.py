@@ -9,7 +9,9 @@ lines in flight still drains.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from relay.observability import logger
@@ -23,6 +25,7 @@ LINE_ATTRIBUTE = "RelayLine"
 MODEL_ATTRIBUTE = "RelayModel"
 ATTEMPT_ATTRIBUTE = "RelayAttempt"
 MAX_DELAY_SECONDS = 900  # SQS's DelaySeconds ceiling
+STATUS_TTL_SECONDS = 1.0
 
 
 class Sender(Protocol):
@@ -67,6 +70,7 @@ class BatchLines:
         queues: Sender,
         queue_url: str,
         retry_delay: int,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._dispatcher = dispatcher
         self._batches = batches
@@ -74,31 +78,47 @@ class BatchLines:
         self._queues = queues
         self._queue_url = queue_url
         self._retry_delay = retry_delay
+        self._clock = clock
+        self._statuses: dict[tuple[str, str], tuple[float, str | None]] = {}
 
     async def handle(self, record: Mapping[str, Any]) -> None:
         owner, _, batch_id = str(attribute(record, BATCH_ATTRIBUTE)).partition("/")
         line = int(attribute(record, LINE_ATTRIBUTE) or 0)
         model = attribute(record, MODEL_ATTRIBUTE) or ""
-        batch = self._batches.get(owner, batch_id)
-        if batch is None:
+        # The storage calls block: run them off the event loop, where the batch's other lines run.
+        status = await asyncio.to_thread(self._status, owner, batch_id)
+        if status is None:
             logger.warning("line of an unknown batch dropped", extra={"batch_id": batch_id, "line": line})
             return
-        if batch.status != "in_progress":
-            self._batches.answered(owner, batch_id, model, "skipped", 0, 0)
+        if status != "in_progress":
+            await asyncio.to_thread(self._batches.answered, owner, batch_id, model, "skipped", 0, 0)
             return
         outcome = await self._dispatcher.dispatch(record.get("body", ""), entry_point=ENTRY_POINT)
         if outcome.transient:
-            self._again(record, line)
+            await asyncio.to_thread(self._again, record, line)
             return
         body = outcome.line.response.body if outcome.line.response is not None else {}
         prompt, completion = usage_tokens(body)
-        self._results.write(
+        await asyncio.to_thread(
+            self._results.write,
             result_key(owner, batch_id, line),
             outcome.line.model_dump_json().encode(),
             content_type="application/json",
         )
         state = "completed" if outcome.line.succeeded else "failed"
-        self._batches.answered(owner, batch_id, model, state, prompt, completion)
+        await asyncio.to_thread(self._batches.answered, owner, batch_id, model, state, prompt, completion)
+
+    def _status(self, owner: str, batch_id: str) -> str | None:
+        """The batch's status, read at most once a second per batch: the lines of one batch
+        arrive together, and a cancel may take that second to stop them."""
+        now = self._clock()
+        cached = self._statuses.get((owner, batch_id))
+        if cached is not None and now - cached[0] < STATUS_TTL_SECONDS:
+            return cached[1]
+        batch = self._batches.get(owner, batch_id)
+        status = batch.status if batch is not None else None
+        self._statuses[(owner, batch_id)] = (now, status)
+        return status
 
     def _again(self, record: Mapping[str, Any], line: int) -> None:
         attempt = int(attribute(record, ATTEMPT_ATTRIBUTE) or 1)

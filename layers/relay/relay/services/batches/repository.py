@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -30,8 +31,8 @@ class BatchRepository(Protocol):
         """Move to `target` (stamping its time) from a status the table allows, else ConflictError."""
         ...
 
-    def sent(self, owner: str, batch_id: str, model: str, cursor: int) -> None:
-        """One more line of `model` is in flight; the next line to send starts at `cursor`."""
+    def sent(self, owner: str, batch_id: str, counts: Mapping[str, int], cursor: int) -> None:
+        """`counts` more lines (by model) are in flight; the next line to send starts at `cursor`."""
         ...
 
     def answered(
@@ -77,12 +78,14 @@ class InMemoryBatchRepository:
             self.items[(owner, batch_id)] = updated
             return updated
 
-    def sent(self, owner: str, batch_id: str, model: str, cursor: int) -> None:
+    def sent(self, owner: str, batch_id: str, counts: Mapping[str, int], cursor: int) -> None:
         with self._lock:
             current = self._current(owner, batch_id)
-            inflight = {**current.inflight, model: current.inflight.get(model, 0) + 1}
+            inflight = dict(current.inflight)
+            for model, n in counts.items():
+                inflight[model] = inflight.get(model, 0) + n
             self.items[(owner, batch_id)] = replace(
-                current, sent=current.sent + 1, cursor=cursor, inflight=inflight
+                current, sent=current.sent + sum(counts.values()), cursor=cursor, inflight=inflight
             )
 
     def answered(

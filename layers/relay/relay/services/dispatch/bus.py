@@ -7,6 +7,7 @@ that fails past the dispatcher's retries is answered with its error rather than 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -31,5 +32,6 @@ class BusWorker:
     async def handle(self, event: Mapping[str, Any]) -> BatchResponseLine:
         """Answer one `Relay Request` event on the bus; returns the result line put there."""
         outcome = await self._dispatcher.dispatch(event.get("detail"), entry_point=ENTRY_POINT)
-        self._bus.put(RESPONSE_SOURCE, RESPONSE_DETAIL_TYPE, outcome.line.model_dump(mode="json"))
+        detail = outcome.line.model_dump(mode="json")
+        await asyncio.to_thread(self._bus.put, RESPONSE_SOURCE, RESPONSE_DETAIL_TYPE, detail)
         return outcome.line

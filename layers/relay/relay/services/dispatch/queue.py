@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -105,11 +106,12 @@ class QueueWorker:
             )
         else:
             if reply_to is not None:
-                reply_url = self._queues.url_of(reply_to)
+                reply_url = await asyncio.to_thread(self._queues.url_of, reply_to)
             outcome = await self._dispatcher.dispatch(body, entry_point=ENTRY_POINT)
             receives = _receive_count(record)
             if outcome.transient and receives < self._config.max_receives:
-                self._queues.delay(
+                await asyncio.to_thread(
+                    self._queues.delay,
                     self._config.request_queue_url,
                     str(record.get("receiptHandle", "")),
                     min(MAX_VISIBILITY_SECONDS, self._config.retry_delay * receives),
@@ -119,7 +121,8 @@ class QueueWorker:
                     extra={"message_id": record.get("messageId"), "custom_id": outcome.line.custom_id},
                 )
                 raise RetryLater(outcome.line.error.message if outcome.line.error else "transient failure")
-        self._reply(reply_url, record, outcome)
+        # SQS calls block: off the event loop, where the batch's other records are answered.
+        await asyncio.to_thread(self._reply, reply_url, record, outcome)
 
     def _reply(self, url: str, record: Mapping[str, Any], outcome: Dispatched) -> None:
         attributes = {"RequestMessageId": str(record.get("messageId", ""))}
