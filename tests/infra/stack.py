@@ -44,6 +44,7 @@ CONTROL_ROUTES = [
     ("/v1/testing-functions", "GET"),
     ("/v1/keys", "ANY"),
     ("/v1/keys/{proxy+}", "ANY"),
+    ("/v1/usage", "GET"),
     ("/v1/admin/{proxy+}", "ANY"),
 ]
 
