@@ -84,10 +84,17 @@ class MetricSink:
         return stamped
 
     def finish(self, step: int, epoch: float, loss: float | None, **extra: Any) -> dict[str, Any]:
-        """The closing record: progress 100, written once the final model is on disk."""
-        return self.emit(
-            {"step": step, "epoch": epoch, "loss": loss, "progress": 100.0, "final": True, **extra}
-        )
+        """The closing record: progress 100, written once the final model is on disk.
+
+        Its `loss` is a point of the loss curve only when no logging step already reported
+        the loss at this step: a short job (one optimiser step) would otherwise show the same
+        loss twice, a flat "curve" of two identical points.
+        """
+        record: dict[str, Any] = {"step": step, "epoch": epoch, "progress": 100.0, "final": True, **extra}
+        logged = any(r.get("step") == step and "loss" in r and not r.get("final") for r in self.records)
+        if not logged:
+            record["loss"] = loss
+        return self.emit(record)
 
 
 def scalar_metrics(logs: dict[str, Any]) -> dict[str, float]:
