@@ -196,3 +196,39 @@ def test_a_bad_file_fails_cancel_cancels_and_list_pages(
     assert rest.data[0].id == bad.id and long.id not in [j.id for j in rest.data]
     with pytest.raises(openai.NotFoundError):
         client.fine_tuning.jobs.retrieve("ftjob-0000000000000000")
+
+
+def test_reinforcement_trains_grpo_with_the_grader_as_reward(
+    openai_client: openai.OpenAI, http: httpx.Client
+) -> None:
+    client = openai_client
+    lines = [
+        {"messages": [{"role": "user", "content": f"capital of {row['messages'][1]['content'].split()[-1]}"}],
+         "answer": row["messages"][2]["content"]}
+        for row in CHATS
+    ]  # fmt: skip
+    training_file = client.files.create(file=("rft.jsonl", io.BytesIO(_jsonl(lines))), purpose="fine-tune")
+    job = client.fine_tuning.jobs.create(
+        model="tiny-local",
+        training_file=training_file.id,
+        method={
+            "type": "reinforcement",
+            "reinforcement": {
+                "grader": {
+                    "type": "text_similarity",
+                    "name": "overlap",
+                    "input": "{{sample.output_text}}",
+                    "reference": "{{item.answer}}",
+                    "evaluation_metric": "rouge_l",
+                },
+                "hyperparameters": {"n_epochs": 1},
+            },
+        },
+    )
+    assert job.method is not None and job.method.type == "reinforcement"
+    done = _wait_job(client, job.id, FINISHED, timeout=300)
+    assert done.status == "succeeded", done.error
+    extra = done.model_extra or {}
+    relay_job = http.get(f"/projects/{extra['project_id']}/training-jobs/{extra['training_job_id']}").json()
+    assert (relay_job["training_technique"], relay_job["reward"]) == ("GRPO", {"rouge_l": 1.0})
+    assert client.fine_tuning.jobs.checkpoints.list(job.id).data
