@@ -19,6 +19,8 @@ from local.emulators.bedrock_checks import Traits, sign
 
 _CALL = re.compile(r"\bcall\s+([A-Za-z0-9_-]+)")
 _BLOCKED = "blocked"  # guardrails intervene when the user text contains this word
+# Anthropic's documented test string: Claude answers it with a redacted_thinking block.
+REDACTION_TRIGGER = "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB"
 GUARDRAIL_MESSAGE = "Sorry, the model cannot answer this question."
 
 
@@ -211,6 +213,9 @@ def answer(body: dict[str, Any], model_id: str, traits: Traits, budget: int) -> 
         reasoning: dict[str, Any] = {"text": thought}
         if traits.signed_reasoning:
             reasoning["signature"] = sign(thought)
+            if REDACTION_TRIGGER in text:  # opaque bytes, base64 in JSON as Bedrock sends blobs
+                opaque = base64.b64encode(b"redacted:" + sign(thought).encode()).decode()
+                out.blocks.append({"reasoningContent": {"redactedContent": opaque}})
         out.blocks.append({"reasoningContent": {"reasoningText": reasoning}})
     calls = [] if any("toolResult" in b for b in last["content"]) else _tool_calls(body, text, len(messages))
     forced = bool({"any", "tool"} & set((body.get("toolConfig") or {}).get("toolChoice") or {}))

@@ -20,6 +20,7 @@ The models are deterministic ("tokens" are whitespace-separated words):
   below maxTokens) first emit reasoningContent `Let me think about: <first 8 words>`
   signed with an HMAC signature; reasoning blocks sent back must carry that signature,
   and with thinking on, an assistant tool-use turn must start with its reasoning block.
+  Anthropic's redacted-thinking test string in the prompt adds a redactedContent block first.
   DeepSeek-R1 always reasons, unsigned.
 - `outputConfig.textFormat` (models with structured output) answers JSON built from
   the schema with every property.
@@ -112,6 +113,9 @@ def _events(result: Answer, fields: dict[str, Any]) -> Iterator[tuple[str, dict[
                         "contentBlockDelta",
                         {"delta": {"toolUse": {"input": piece}}, "contentBlockIndex": index},
                     )
+        elif "redactedContent" in block.get("reasoningContent", {}):
+            delta = {"reasoningContent": {"redactedContent": block["reasoningContent"]["redactedContent"]}}
+            yield "contentBlockDelta", {"delta": delta, "contentBlockIndex": index}
         elif "reasoningContent" in block:
             reasoning = block["reasoningContent"]["reasoningText"]
             for word in _WORD.findall(reasoning["text"]):

@@ -217,3 +217,30 @@ def test_stop_sequence_is_named(claude: anthropic.Anthropic, model: str) -> None
     # Claude names the sequence; other Converse models say only that one of several matched.
     assert final.stop_reason == "stop_sequence"
     assert final.stop_sequence == ("END" if model == SONNET else None)
+
+
+REDACT = "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_redacted_thinking_round_trips_across_a_tool_turn(claude: anthropic.Anthropic, stream: bool) -> None:
+    options: Any = {
+        "model": SONNET,
+        "max_tokens": 2048,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "tools": [WEATHER],
+    }
+    messages: list[Any] = [{"role": "user", "content": f"call get_weather {REDACT}"}]
+    if stream:
+        with claude.messages.stream(messages=messages, **options) as events:
+            first = events.get_final_message()
+    else:
+        first = claude.messages.create(messages=messages, **options)
+    assert [b.type for b in first.content][:2] == ["redacted_thinking", "thinking"]
+    use = next(b for b in first.content if b.type == "tool_use")
+    messages += [
+        {"role": "assistant", "content": first.content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]},
+    ]
+    second = claude.messages.create(messages=messages, **options)
+    assert any(b.type == "text" and b.text == "The tool get_weather returned sunny." for b in second.content)

@@ -200,3 +200,19 @@ def test_previous_response_id_carries_signed_reasoning_the_client_never_saw(
         **options,
     )
     assert second.output_text == "The tool get_weather returned sunny."
+
+
+def test_streamed_redacted_reasoning_is_carried(openai_client: openai.OpenAI) -> None:
+    trigger = "ANTHROPIC_MAGIC_STRING_TRIGGER_REDACTED_THINKING_46C9A13E193C177646C7398A98432ECCCE4C1253D5E2D82641AC0E52CC2876CB"
+    options: Any = {"model": SONNET, "tools": [WEATHER], "reasoning": {"effort": "low", "summary": "auto"}}
+    events = list(openai_client.responses.create(input=f"call get_weather {trigger}", stream=True, **options))
+    first = events[-1].response  # type: ignore[union-attr]
+    assert [item.type for item in first.output][:2] == ["reasoning", "reasoning"]
+    assert first.output[0].summary == []  # redacted: nothing to summarise
+    call = next(item for item in first.output if item.type == "function_call")
+    second = openai_client.responses.create(
+        previous_response_id=first.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}],
+        **options,
+    )
+    assert second.output_text == "The tool get_weather returned sunny."

@@ -304,3 +304,16 @@ def test_cache_control_on_a_tool_result_is_a_cache_point_after_it() -> None:
         {"toolResult": {"toolUseId": "t", "content": [{"text": "ok"}]}},
         {"cachePoint": {"type": "default"}},
     ]
+
+
+def test_a_streamed_redacted_block_opens_and_closes_with_its_data() -> None:
+    state = new_state("chatcmpl-abc", "m")
+    events = chunk_events(chunk(ChoiceDelta(redacted_reasoning="eA==")), state)
+    events += chunk_events(chunk(ChoiceDelta(reasoning_content="hmm")), state)
+    assert [(e.type, getattr(e, "index", None)) for e in events] == [
+        ("content_block_start", 0),
+        ("content_block_stop", 0),
+        ("content_block_start", 1),
+        ("content_block_delta", 1),
+    ]
+    assert events[0].model_dump()["content_block"] == {"type": "redacted_thinking", "data": "eA=="}

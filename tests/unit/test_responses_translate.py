@@ -304,3 +304,12 @@ def test_codex_style_fields_are_honoured() -> None:
         "flex",
     )
     assert response.metadata == {"a": "b"}
+
+
+def test_a_streamed_redacted_block_is_one_reasoning_item_with_its_carrier() -> None:
+    state = ResponsesStreamState(request=request(reasoning={"summary": "auto"}), id="resp_abc", created_at=1)
+    events = chunk_events(chunk(ChoiceDelta(redacted_reasoning="eA==")), state)
+    assert [e["type"] for e in events] == ["response.output_item.added", "response.output_item.done"]
+    assert events[1]["item"] == {"id": "rs_abc000", "type": "reasoning", "summary": []}
+    redacted = ThinkingBlock(type="redacted_thinking", data="eA==")
+    assert state.carried[0]["encrypted_content"] == reasoning_carrier(redacted)

@@ -378,6 +378,9 @@ class ChoiceDelta(BaseModel):
     # --- Relay extensions ---
     reasoning_content: str | None = None
     reasoning_signature: str | None = None
+    # Relay-internal, never serialized: a redacted reasoning block (base64), which
+    # /v1/messages and /v1/responses hand back so Claude can continue after it.
+    redacted_reasoning: str | None = Field(default=None, exclude=True)
 
 
 class ChunkChoice(BaseModel):

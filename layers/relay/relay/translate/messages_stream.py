@@ -66,6 +66,11 @@ def _open(state: MessagesStreamState, kind: str, block: dict[str, Any], out: lis
 
 
 def _delta(state: MessagesStreamState, delta: ChoiceDelta, out: list[StreamEvent]) -> None:
+    if delta.redacted_reasoning:  # complete in one piece: opened with its data, then closed
+        _open(
+            state, "redacted_thinking", {"type": "redacted_thinking", "data": delta.redacted_reasoning}, out
+        )
+        _close(state, out)
     if delta.reasoning_content:
         if state.kind != "thinking":
             _open(state, "thinking", {"type": "thinking", "thinking": "", "signature": ""}, out)

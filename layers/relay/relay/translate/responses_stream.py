@@ -44,6 +44,7 @@ class ResponsesStreamState:
     item: dict[str, Any] = field(default_factory=dict)
     text: str = ""  # the open item's text, reasoning or arguments so far
     signature: str | None = None
+    redacted: ThinkingBlock | None = None  # the open reasoning item is this redacted block
     tools: dict[int, bool] = field(default_factory=dict)  # chat tool index -> seen
     finish: FinishReason | None = None
     usage: CompletionUsage | None = None
@@ -82,8 +83,8 @@ def _close(state: ResponsesStreamState, out: list[Event]) -> None:
         return
     index, where = len(state.items), _where(state)
     if state.kind == "reasoning":
-        summary = wants_summary(state.request)
-        block = ThinkingBlock(thinking=state.text, signature=state.signature)
+        summary = wants_summary(state.request) and state.redacted is None
+        block = state.redacted or ThinkingBlock(thinking=state.text, signature=state.signature)
         item = reasoning_item(
             state.id, index, block, summary=summary, encrypted=wants_encrypted(state.request)
         )
@@ -117,25 +118,33 @@ def _close(state: ResponsesStreamState, out: list[Event]) -> None:
     out.append(_event(state, "response.output_item.done", output_index=index, item=item))
     state.items.append(item)
     state.carried.append(carried if state.kind == "reasoning" else item)
-    state.kind, state.item, state.text, state.signature = "", {}, "", None
+    state.kind, state.item, state.text, state.signature, state.redacted = "", {}, "", None, None
 
 
 def _open(
-    state: ResponsesStreamState, kind: str, make: Callable[[int], dict[str, Any]], out: list[Event]
+    state: ResponsesStreamState,
+    kind: str,
+    make: Callable[[int], dict[str, Any]],
+    out: list[Event],
+    redacted: ThinkingBlock | None = None,
 ) -> None:
     """Close the open item, then open one built by `make(output_index)`."""
     _close(state, out)
     item = make(len(state.items))
-    state.kind, state.item = kind, item
+    state.kind, state.item, state.redacted = kind, item, redacted
     out.append(_event(state, "response.output_item.added", output_index=len(state.items), item=item))
     where = _where(state)
     if kind == "message":
         out.append(_event(state, "response.content_part.added", **where, content_index=0, part=text_part("")))
-    elif kind == "reasoning" and wants_summary(state.request):
+    elif kind == "reasoning" and redacted is None and wants_summary(state.request):
         part = {"type": "summary_text", "text": ""}
         out.append(
             _event(state, "response.reasoning_summary_part.added", **where, summary_index=0, part=part)
         )
+
+
+def _new_reasoning(response_id: str, index: int) -> dict[str, Any]:
+    return {"id": item_id(response_id, "rs", index), "type": "reasoning", "summary": []}
 
 
 def _new_call(response_id: str, call_id: str, name: str, index: int) -> dict[str, Any]:
@@ -143,14 +152,13 @@ def _new_call(response_id: str, call_id: str, name: str, index: int) -> dict[str
 
 
 def _delta(state: ResponsesStreamState, delta: ChoiceDelta, out: list[Event]) -> None:
+    if delta.redacted_reasoning:  # complete in one piece: announced, then done
+        redacted = ThinkingBlock(type="redacted_thinking", data=delta.redacted_reasoning)
+        _open(state, "reasoning", partial(_new_reasoning, state.id), out, redacted)
+        _close(state, out)
     if delta.reasoning_content or delta.reasoning_signature:
         if state.kind != "reasoning":
-            _open(
-                state,
-                "reasoning",
-                lambda i: {"id": item_id(state.id, "rs", i), "type": "reasoning", "summary": []},
-                out,
-            )
+            _open(state, "reasoning", partial(_new_reasoning, state.id), out)
         if delta.reasoning_content:
             state.text += delta.reasoning_content
             if wants_summary(state.request):

@@ -8,6 +8,7 @@ the final chunk with empty `choices`, as OpenAI sends it.
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,7 +96,10 @@ def _delta(delta: dict[str, Any], block: int, state: StreamState) -> list[ChatCo
             return [_chunk(state, ChoiceDelta(reasoning_content=reasoning["text"]))]
         if "signature" in reasoning:
             return [_chunk(state, ChoiceDelta(reasoning_signature=reasoning["signature"]))]
-    # Redacted reasoning and citations have no place in an OpenAI delta.
+        if "redactedContent" in reasoning:
+            data = base64.b64encode(reasoning["redactedContent"]).decode()
+            return [_chunk(state, ChoiceDelta(redacted_reasoning=data))]
+    # Citations have no place in an OpenAI delta.
     return []
 
 
