@@ -18,7 +18,8 @@ class LossPoint:
     timestamp: float
     loss: float
     # The optimiser step of the metric line (None on points recorded before steps were kept).
-    step: int | None = None
+    # Not part of equality: a point is its time and loss; the step only labels it.
+    step: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
