@@ -31,8 +31,8 @@ ASSETS = {
 DESCRIPTION = (
     "An OpenAI-compatible API for Amazon Bedrock and Amazon SageMaker, plus a control plane for "
     "projects, datasets, training and deployments. Send the key as `Authorization: Bearer <key>` "
-    "or `X-API-Key: <key>`. Inference routes answer errors in OpenAI's envelope, control routes "
-    'in `{"status", "error", "code"}`.'
+    "or `X-API-Key: <key>`. Inference routes answer errors in OpenAI's envelope, `/v1/messages` in "
+    'Anthropic\'s `{"type": "error", "error": {...}}`, control routes in `{"status", "error", "code"}`.'
 )
 # The page finds the document and the API next to itself, so it works under an API Gateway
 # stage prefix (/Prod/docs) as well as on the local stack (/docs).
