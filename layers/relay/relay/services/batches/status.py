@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final, get_args
 
 from relay.protocol.batches import BatchStatus
+from relay.services.status import Transitions
 
 STATUSES: Final[tuple[BatchStatus, ...]] = get_args(BatchStatus)
 TRANSITIONS: Final[dict[str, frozenset[str]]] = {
@@ -21,7 +22,8 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     "expired": frozenset(),
     "cancelled": frozenset(),
 }
-TERMINAL: Final = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+_MOVES: Final = Transitions("batch status", STATUSES, TRANSITIONS)
+TERMINAL: Final = _MOVES.terminal
 # Each status and the timestamp field it stamps when reached.
 STAMPS: Final[dict[str, str]] = {
     "failed": "failed_at",
@@ -34,13 +36,6 @@ STAMPS: Final[dict[str, str]] = {
 }
 
 
-def can_transition(current: str, target: str) -> bool:
-    return target in TRANSITIONS.get(current, frozenset())
-
-
-def sources_of(target: str) -> tuple[str, ...]:
-    return tuple(status for status in STATUSES if can_transition(status, target))
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL
+can_transition = _MOVES.can_transition
+sources_of = _MOVES.sources_of
+is_terminal = _MOVES.is_terminal

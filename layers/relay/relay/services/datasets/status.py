@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
+from relay.services.status import Transitions
+
 DatasetState = Literal["pending", "verifying", "uploaded", "invalid", "deleting"]
 
 PENDING: Final = "pending"
@@ -37,16 +39,7 @@ TRANSITIONS: Final[dict[DatasetState, frozenset[DatasetState]]] = {
 COMPLETABLE: Final[tuple[DatasetState, ...]] = (PENDING, VERIFYING)
 
 
-def can_transition(current: str, target: str) -> bool:
-    return target in TRANSITIONS.get(current, frozenset())  # type: ignore[call-overload]
-
-
-def sources_of(target: str) -> tuple[DatasetState, ...]:
-    """Every state from which `target` may be reached."""
-    return tuple(state for state in STATES if can_transition(state, target))
-
-
-def as_state(value: object) -> DatasetState:
-    if value not in STATES:
-        raise ValueError(f"unknown dataset state {value!r}")
-    return value
+_MOVES: Final = Transitions("dataset state", STATES, TRANSITIONS)
+can_transition = _MOVES.can_transition
+sources_of = _MOVES.sources_of
+as_state = _MOVES.as_status

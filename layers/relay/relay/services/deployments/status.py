@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from relay.services.status import Transitions
+
 PENDING: Final = "Pending"
 DEPLOYING: Final = "Deploying"
 DEPLOYED: Final = "Deployed"
@@ -54,18 +56,10 @@ ENGINE_ACTIVE: Final = "Active"
 ENGINE_INACTIVE: Final = "Inactive"
 
 
-def can_transition(current: str, target: str) -> bool:
-    """Whether a deployment in `current` may move to `target`."""
-    return target in TRANSITIONS.get(current, frozenset())
-
-
-def sources_of(target: str) -> tuple[str, ...]:
-    """Every status from which `target` may be reached (the condition of a conditional write)."""
-    return tuple(status for status in STATUSES if can_transition(status, target))
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL
+_MOVES: Final = Transitions("deployment status", STATUSES, TRANSITIONS)
+can_transition = _MOVES.can_transition
+sources_of = _MOVES.sources_of
+is_terminal = _MOVES.is_terminal
 
 
 def deletion_status(current: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final, get_args
 
 from relay.protocol.training import TrainingStatus
+from relay.services.status import Transitions
 
 __all__ = ["TrainingStatus"]
 
@@ -39,22 +40,8 @@ TRANSITIONS: Final[dict[TrainingStatus, frozenset[TrainingStatus]]] = {
 PROGRESSING: Final[tuple[TrainingStatus, ...]] = (PENDING, RUNNING)
 
 
-def can_transition(current: str, target: str) -> bool:
-    """Whether a job in `current` may move to `target`."""
-    return target in TRANSITIONS.get(current, frozenset())  # type: ignore[call-overload]
-
-
-def sources_of(target: str) -> tuple[TrainingStatus, ...]:
-    """Every status from which `target` may be reached (the condition of a conditional write)."""
-    return tuple(status for status in STATUSES if can_transition(status, target))
-
-
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL
-
-
-def as_status(value: object) -> TrainingStatus:
-    """A stored status, checked against the Literal (a corrupt item fails loudly here)."""
-    if value not in STATUSES:
-        raise ValueError(f"unknown training status {value!r}")
-    return value
+_MOVES: Final = Transitions("training status", STATUSES, TRANSITIONS)
+can_transition = _MOVES.can_transition
+sources_of = _MOVES.sources_of
+is_terminal = _MOVES.is_terminal
+as_status = _MOVES.as_status
