@@ -131,3 +131,15 @@ def test_rotating_the_admin_key_refuses_the_old_one_here_at_once() -> None:
     assert auth.authenticate(new_key) == ADMIN
     with pytest.raises(ServiceUnavailableError):
         ApiKeyService(keys, auth.forget).rotate_admin()  # no writable secret: refused, nothing changes
+
+
+def test_a_rotation_forgets_refusals_so_the_key_put_in_place_works_at_once() -> None:
+    from relay.services.keys.models import ADMIN
+
+    secret = ["B" * 48]
+    auth = Authenticator(lambda: secret[0], CountingKeys(), ttl=60)
+    with pytest.raises(AuthenticationError):
+        auth.authenticate("A" * 48)  # refused, and the refusal cached
+    secret[0] = "A" * 48  # the secret is rotated (here: back to a key refused a moment ago)
+    auth.forget(ADMIN.key_id)
+    assert auth.authenticate("A" * 48) == ADMIN

@@ -88,7 +88,10 @@ class Authenticator:
         """Drop this instance's cached verdicts for a revoked key (others expire within the TTL)."""
         self._cache.drop_where(lambda _, p: p is not None and p.key_id == key_id)
         self._records.drop_where(lambda k, _: k == key_id)
-        if key_id == ADMIN.key_id:  # the admin key was rotated: read the secret again
+        if key_id == ADMIN.key_id:
+            # The admin key was rotated: read the secret again, and forget the refusals too
+            # (the key just put in place may be one this instance refused a moment ago).
+            self._cache.drop_where(lambda _, p: p is None)
             with self._lock:
                 self._admin = None
 
