@@ -154,3 +154,38 @@ def test_refusals(openai_client: Any) -> None:
         )
     with pytest.raises(openai.NotFoundError):
         openai_client.batches.retrieve("batch_000000000000000000000000")
+
+
+def test_a_team_keys_batch_runs_as_that_key(live_server: str, admin_key: str, openai_client: Any) -> None:
+    """Its model allow-list applies to every line, and the lines' tokens are its usage."""
+    import httpx
+
+    admin_client = openai_client
+
+    created = httpx.post(
+        f"{live_server}/keys",
+        json={"name": "batch team", "allowed_models": [MODEL]},
+        headers={"Authorization": f"Bearer {admin_key}"},
+    )
+    assert created.status_code == 201, created.text
+    key = created.json()
+    team = openai.OpenAI(base_url=live_server, api_key=key["key"], max_retries=0, timeout=30)
+    lines = [
+        line("ok-1", "hello"),
+        line("ok-2", "again"),
+        line("no", "hi", model="meta.llama3-1-8b-instruct-v1:0"),
+    ]
+    batch = team.batches.create(input_file_id=upload(team, lines).id, endpoint=CHAT, completion_window="24h")
+    done = wait(team, batch.id, {"completed", "failed"})
+    assert (done.request_counts.completed, done.request_counts.failed) == (2, 1)
+    refused = jsonl(team, done.error_file_id)["no"]["response"]
+    assert refused["status_code"] == 403 and refused["body"]["error"]["code"] == "model_not_allowed"
+    rows = httpx.get(
+        f"{live_server}/usage", params={"group_by": "key"}, headers={"Authorization": f"Bearer {key['key']}"}
+    ).json()["data"]
+    assert len(rows) == 1 and rows[0]["key_id"] == key["id"]
+    assert rows[0]["input_tokens"] == done.usage.input_tokens
+    assert rows[0]["input_tokens"] + rows[0]["output_tokens"] == done.usage.total_tokens
+    assert batch.id not in [b.id for b in admin_client.batches.list()]  # a key sees its own batches
+    with pytest.raises(openai.NotFoundError):
+        admin_client.batches.retrieve(batch.id)

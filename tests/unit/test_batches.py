@@ -24,6 +24,8 @@ from relay.services.dispatch.dispatcher import Dispatcher
 from relay.services.dispatch.retry import RetryPolicy
 from relay.services.files.repository import InMemoryFileRepository
 from relay.services.files.service import FileLimits, FileService
+from relay.services.keys.models import Principal
+from relay.services.keys.policy import KeyPolicy
 
 pytestmark = pytest.mark.unit
 URL = "/v1/chat/completions"
@@ -95,7 +97,12 @@ class Stack:
             return None
 
         dispatcher = Dispatcher({URL: echo}, RetryPolicy(attempts=1, sleep=no_sleep))
-        self.lines = BatchLines(dispatcher, self.batches, self.store, self.queues, "memory://requests", 1)
+        self.principals: dict[str, Principal] = {
+            "k": Principal(key_id="k", is_admin=False, policy=KeyPolicy())
+        }
+        self.lines = BatchLines(
+            dispatcher, self.batches, self.store, self.queues, "memory://requests", 1, self.principals.get
+        )
         self.peak: dict[str, int] = {}
         self.runner = BatchRunner(
             self.batches,
@@ -220,3 +227,15 @@ def test_create_refusals() -> None:
             completion_window="24h",
             metadata={str(n): "v" for n in range(17)},
         )
+
+
+def test_lines_of_a_revoked_key_fail_without_running() -> None:
+    stack = Stack()
+    batch = stack.batch(jsonl(line("a"), line("b")))
+    del stack.principals["k"]
+    assert stack.runner.run("k", batch.id, remaining=lambda: 900.0) == "completed"
+    done = stack.batches.get("k", batch.id)
+    assert (done.completed, done.failed) == (0, 2)
+    errors = b"".join(stack.files.read_lines_source("k", done.error_file_id)[1]).splitlines()
+    assert {json.loads(x)["error"]["code"] for x in errors} == {"invalid_api_key"}
+    assert sorted(json.loads(x)["custom_id"] for x in errors) == ["a", "b"]

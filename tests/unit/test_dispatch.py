@@ -73,12 +73,15 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def dispatcher(backend: Backend, sleeps: Sleeps | None = None) -> Dispatcher:
+def dispatcher(backend: Backend, sleeps: Sleeps | None = None, usage: list[Any] | None = None) -> Dispatcher:
     services = Services(Settings(table_name="t", bucket_name="b", admin_secret_id="s"))
     resolver = ModelResolver(BedrockCatalog(lambda: Bedrock(), ttl=60), InMemoryModelRegistry([]))
     # The real ChatService and route table; only the model source behind them is a fake.
     services.__dict__["chat"] = ChatService(resolver, {"bedrock": lambda: backend})
-    return Dispatcher(endpoints(services), RetryPolicy(attempts=3, sleep=sleeps or Sleeps()))
+    record = usage.append if usage is not None else None
+    return Dispatcher(
+        endpoints(services), RetryPolicy(attempts=3, sleep=sleeps or Sleeps()), record_usage=record
+    )
 
 
 def line(content: str = "hello", **body: Any) -> dict[str, Any]:
@@ -195,3 +198,22 @@ def test_transient_and_backoff_rules() -> None:
     policy = RetryPolicy(base_delay=0.5, max_delay=3)
     assert [policy.delay(n, UpstreamError("x")) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3]
     assert policy.delay(1, RateLimitError("x", retry_after=30)) == 3  # capped
+
+
+def test_a_line_run_as_a_key_keeps_its_model_allow_list_and_records_its_usage() -> None:
+    from relay.services.keys.models import Principal
+    from relay.services.keys.policy import KeyPolicy
+
+    usage: list[Any] = []
+    d = dispatcher(Backend(), usage=usage)
+    narrow = Principal(key_id="k1", is_admin=False, policy=KeyPolicy(allowed_models=("anthropic.*",)))
+    refused = asyncio.run(d.dispatch(line(), entry_point="batch", principal=narrow))
+    assert refused.line.response.status_code == 403
+    assert refused.line.response.body["error"]["code"] == "model_not_allowed"
+    wide = Principal(key_id="k2", is_admin=False, policy=KeyPolicy())
+    answered = asyncio.run(d.dispatch(line(), entry_point="batch", principal=wide))
+    assert answered.line.succeeded
+    (meter,) = [m for m in usage if m.key_id == "k2"]
+    assert meter.tokens == 5
+    assert not asyncio.run(d.dispatch(line(), entry_point="sqs")).transient  # no key: nothing recorded
+    assert [m.key_id for m in usage] == ["k2"]

@@ -378,7 +378,7 @@ class Services:
         from relay.services.dispatch.dispatcher import Dispatcher
         from relay.services.dispatch.endpoints import endpoints
 
-        return Dispatcher(endpoints(self))
+        return Dispatcher(endpoints(self), record_usage=self.usage.record_quietly)
 
     @cached_property
     def file_repository(self) -> FileRepository:
@@ -488,7 +488,7 @@ class Services:
     @cached_property
     def batch_lines(self) -> BatchLines:
         """A batch's lines on the request queue (the queue worker hands them here)."""
-        from relay.services.batches.lines import BatchLines
+        from relay.services.batches.lines import BatchLines, key_principals
 
         settings = self.settings
         return BatchLines(
@@ -498,6 +498,7 @@ class Services:
             self.queues,
             settings.request_queue_url,
             settings.request_retry_delay,
+            key_principals(self.api_keys),
         )
 
     @cached_property

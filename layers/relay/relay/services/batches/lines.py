@@ -10,6 +10,7 @@ lines in flight still drains.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -17,7 +18,9 @@ from typing import Any, Protocol
 from relay.observability import logger
 from relay.services.batches.models import results_prefix
 from relay.services.batches.repository import BatchRepository
-from relay.services.dispatch.dispatcher import Dispatcher
+from relay.services.dispatch.dispatcher import Dispatched, Dispatcher, invalid_line
+from relay.services.keys.models import ADMIN, Principal
+from relay.services.keys.repository import ApiKeyRepository
 
 ENTRY_POINT = "batch"
 BATCH_ATTRIBUTE = "RelayBatch"
@@ -57,6 +60,27 @@ def usage_tokens(body: Mapping[str, Any]) -> tuple[int, int]:
     return int(prompt or 0), int(completion or 0)
 
 
+def _loose_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def key_principals(keys: ApiKeyRepository) -> Callable[[str], Principal | None]:
+    """The principal a batch's lines run as: the key that created it, None once it is revoked."""
+
+    def principal(key_id: str) -> Principal | None:
+        if key_id == ADMIN.key_id:
+            return ADMIN
+        record = keys.get(key_id)
+        if record is None or record.policy.expired(time.time()):
+            return None
+        return Principal(key_id=key_id, is_admin=record.policy.role == "admin", policy=record.policy)
+
+    return principal
+
+
 def result_key(owner: str, batch_id: str, line: int) -> str:
     return f"{results_prefix(owner, batch_id)}{line:08d}.json"
 
@@ -70,6 +94,7 @@ class BatchLines:
         queues: Sender,
         queue_url: str,
         retry_delay: int,
+        principals: Callable[[str], Principal | None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._dispatcher = dispatcher
@@ -78,6 +103,7 @@ class BatchLines:
         self._queues = queues
         self._queue_url = queue_url
         self._retry_delay = retry_delay
+        self._principals = principals
         self._clock = clock
         self._statuses: dict[tuple[str, str], tuple[float, str | None]] = {}
 
@@ -93,7 +119,15 @@ class BatchLines:
         if status != "in_progress":
             await asyncio.to_thread(self._batches.answered, owner, batch_id, model, "skipped", 0, 0)
             return
-        outcome = await self._dispatcher.dispatch(record.get("body", ""), entry_point=ENTRY_POINT)
+        # As the key that created the batch: its model allow-list applies, its usage is its own.
+        principal = await asyncio.to_thread(self._principals, owner)
+        body_text = record.get("body", "")
+        outcome: Dispatched
+        if principal is None:
+            message = "The API key that created this batch was revoked or has expired"
+            outcome = invalid_line(_loose_json(body_text), message, code="invalid_api_key")
+        else:
+            outcome = await self._dispatcher.dispatch(body_text, entry_point=ENTRY_POINT, principal=principal)
         if outcome.transient:
             await asyncio.to_thread(self._again, record, line)
             return

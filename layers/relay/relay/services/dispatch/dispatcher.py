@@ -9,15 +9,18 @@
 - Anything unexpected is a 500 `response` whose cause goes to the logs, as a route's is.
 
 Usage is attributed to the entry point (`sqs`, `events`, `s3`, `invoke`, `batch`) in the log
-line and the EMF metric dimensions.
+line and the EMF metric dimensions. A line run for a key (a Batch API batch runs as the key that
+created it) runs as that key's principal, so its model allow-list applies as on HTTP, and its
+usage is recorded under that key (`/v1/usage`). IAM-authorised entry points run as no key.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,10 @@ from relay.protocol.batch import (
 )
 from relay.services.dispatch.endpoints import Runner
 from relay.services.dispatch.retry import RetryPolicy, is_transient
+from relay.services.keys import current
+from relay.services.keys.models import Principal
+from relay.services.usage import meter as usage_meter
+from relay.services.usage.meter import RequestMeter
 
 METRICS_NAMESPACE = "Relay"
 
@@ -95,16 +102,22 @@ def _tokens(body: Mapping[str, Any]) -> int:
 
 
 class Dispatcher:
-    def __init__(self, endpoints: Mapping[str, Runner], retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        endpoints: Mapping[str, Runner],
+        retry: RetryPolicy | None = None,
+        record_usage: Callable[[RequestMeter], None] | None = None,
+    ) -> None:
         self._endpoints = endpoints
         self._retry = retry or RetryPolicy()
+        self._record_usage = record_usage
 
     @property
     def urls(self) -> tuple[str, ...]:
         return tuple(self._endpoints)
 
-    async def dispatch(self, raw: Any, *, entry_point: str) -> Dispatched:
-        """`raw` (a parsed or JSON request line) run through its route's service."""
+    async def dispatch(self, raw: Any, *, entry_point: str, principal: Principal | None = None) -> Dispatched:
+        """`raw` (a parsed or JSON request line) run through its route's service, as `principal`."""
         line = parse_line(raw)
         if isinstance(line, str):
             return invalid_line(raw, line)
@@ -115,7 +128,18 @@ class Dispatcher:
                 raw, f"url {line.url!r} is not served in a batch line; use one of {supported}"
             )
         started = time.monotonic()
-        outcome = await self._run(runner, line)
+        if principal is None:
+            outcome = await self._run(runner, line)
+        else:
+            meter = RequestMeter(principal.key_id)
+            principal_token, meter_token = current.bind(principal), usage_meter.bind(meter)
+            try:
+                outcome = await self._run(runner, line)
+            finally:
+                usage_meter.unbind(meter_token)
+                current.unbind(principal_token)
+            if self._record_usage is not None and (meter.model is not None or meter.by_model):
+                await asyncio.to_thread(self._record_usage, meter)
         self._record(outcome, line, entry_point, time.monotonic() - started)
         return outcome
 
