@@ -120,6 +120,9 @@ def test_the_queue_worker_role_reaches_only_its_queues(template: dict[str, Any])
     # Batch lines: their results under batches/*/results/ and their counts on the table, nothing else.
     assert grants["s3:PutObject"] == [{"Fn::Sub": "${Bucket.Arn}/batches/*/results/*"}]
     assert grants["dynamodb:UpdateItem"] == [{"Fn::GetAtt": ["Table", "Arn"]}]
+    statements = policy_statements(template["Resources"]["RequestsQueueRole"])
+    (counts,) = [s for s in statements if s.get("Sid") == "BatchLineCounts"]
+    assert counts["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["BATCHES#*", "USAGE#*"]
 
 
 def test_the_batch_function_role(template: dict[str, Any]) -> None:
@@ -129,6 +132,10 @@ def test_the_batch_function_role(template: dict[str, Any]) -> None:
         map(str, [{"Fn::GetAtt": ["RequestQueue", "Arn"]}, FAILURES])
     )
     assert grants["s3:PutObject"] == [{"Fn::Sub": "${Bucket.Arn}/files/*"}]
+    (records,) = [
+        s for s in policy_statements(template["Resources"]["BatchRole"]) if s.get("Sid") == "Records"
+    ]
+    assert records["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["BATCHES#*", "FILES#*"]
     assert grants["s3:DeleteObject"] == [{"Fn::Sub": "${Bucket.Arn}/batches/*"}]
     name = template["Resources"]["BatchFunction"]["Properties"]["FunctionName"]
     assert name == {"Fn::Sub": "${AWS::StackName}-batch"}
