@@ -16,6 +16,7 @@ from typing import Any
 
 from relay.errors import BadRequestError
 from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, CompletionUsage
+from relay.translate.sagemaker.stream import set_stream
 
 # Relay extensions that only Bedrock can honour.
 _BEDROCK_ONLY = ("guardrail_config", "cache_system_prompt")
@@ -54,12 +55,7 @@ def to_container(
         body["model"] = served_model
     elif flavour == "tgi":
         body["model"] = TGI_MODEL
-    body["stream"] = stream
-    if stream:
-        # Always ask for usage; it is passed on only when the client asked for it.
-        body["stream_options"] = {"include_usage": True}
-    else:
-        body.pop("stream_options", None)
+    set_stream(body, stream)
     return body
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.protocol.completions import Completion, CompletionRequest
+from relay.translate.sagemaker.stream import set_stream
 
 # Flavours whose servers speak OpenAI's completions API on /invocations.
 COMPLETION_FLAVOURS = ("openai",)
@@ -24,12 +25,7 @@ def to_container_completion(request: CompletionRequest, served_model: str | None
     body.pop("model", None)
     if served_model:
         body["model"] = served_model
-    body["stream"] = stream
-    if stream:
-        # Always ask for usage; it is passed on only when the client asked for it.
-        body["stream_options"] = {"include_usage": True}
-    else:
-        body.pop("stream_options", None)
+    set_stream(body, stream)
     return body
 
 

@@ -9,8 +9,19 @@ JSON lines (LMI's `jsonlines` output); this decoder accepts both.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 DONE = "[DONE]"
+
+
+def set_stream(body: dict[str, Any], stream: bool) -> None:
+    """The `stream` fields of a body for an OpenAI-compatible container (chat or completions)."""
+    body["stream"] = stream
+    if stream:
+        # Always ask for usage; it is passed on only when the client asked for it.
+        body["stream_options"] = {"include_usage": True}
+    else:
+        body.pop("stream_options", None)
 
 
 @dataclass
