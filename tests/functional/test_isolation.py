@@ -85,6 +85,14 @@ def test_listing_shows_only_the_callers_projects_and_the_admin_sees_all(
         ("DELETE", "/v1/projects/{p}/training-jobs/tr-aaaaaaaaaaaaaaaa", {}),
         ("POST", "/v1/projects/{p}/training-jobs/tr-aaaaaaaaaaaaaaaa/cancel", {}),
         ("GET", "/v1/projects/{p}/training-jobs/tr-aaaaaaaaaaaaaaaa/checkpoints", {}),
+        ("GET", "/v1/projects/{p}/deployments", {}),
+        (
+            "POST",
+            "/v1/projects/{p}/deployments",
+            {"json": {"training_job_id": "tiny-local", "checkpoint": 0}},
+        ),
+        ("GET", "/v1/projects/{p}/deployments/dp-aaaaaaaaaaaaaaaa", {}),
+        ("DELETE", "/v1/projects/{p}/deployments/dp-aaaaaaaaaaaaaaaa", {}),
     ],
 )
 def test_another_keys_project_is_404_on_every_route(
@@ -98,7 +106,7 @@ def test_another_keys_project_is_404_on_every_route(
     detail = client.get(f"/v1/projects/{world['mine']}", headers=world["u"])
     assert detail.status_code == 200
     assert [d["id"] for d in detail.json()["datasets"]] == [world["dataset"]]
-    assert detail.json()["training_jobs"] == []
+    assert detail.json()["training_jobs"] == [] and detail.json()["deployments"] == []
 
 
 def test_the_owner_and_the_admin_reach_the_dataset(client: Any, world: dict[str, Any]) -> None:
