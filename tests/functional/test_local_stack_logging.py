@@ -19,8 +19,8 @@ from relay.observability import logger
 
 @logger.inject_lambda_context(log_event=False)
 def handler(event, context):
-    logger.info("inside the function")
-    return {"ok": True}
+    keys = logger.get_current_keys()
+    return {"function_name": keys.get("function_name"), "request_id": keys.get("function_request_id")}
 """
 
 
@@ -35,10 +35,12 @@ def test_an_in_process_run_takes_its_lambda_context_off_the_shared_logger(tmp_pa
     functions.register([function])
     logger.append_keys(kept_key="stays")
     try:
-        assert functions.run(function, {})["Payload"] == {"ok": True}
-        keys = logger.get_current_keys()
-        assert "function_name" not in keys and "function_request_id" not in keys
-        assert keys.get("kept_key") == "stays"  # what was there before the run is left alone
+        before = dict(logger.get_current_keys())
+        inside = functions.run(function, {})["Payload"]
+        assert inside["function_name"] == "LogContextProbe" and inside["request_id"]  # set while it ran
+        after = logger.get_current_keys()
+        assert after == before  # and taken off again: later request lines carry none of it
+        assert after.get("function_request_id") != inside["request_id"]
     finally:
         logger.remove_keys(["kept_key"])
 
