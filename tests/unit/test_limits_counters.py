@@ -5,8 +5,10 @@ and threads racing for the last unit."""
 from __future__ import annotations
 
 import calendar
+import os
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -17,6 +19,8 @@ from relay.errors import RateLimitError
 from relay.services.keys.models import Principal
 from relay.services.keys.policy import KeyPolicy, TokenBudget
 from relay.services.limits.dynamodb import DynamoDBLimitCounters
+from relay.services.limits.leases import MAX_SLOTS
+from relay.services.limits.models import Limits
 from relay.services.limits.repository import InMemoryLimitCounters, LimitCounters
 from relay.services.limits.service import Limiter, QuotaExceededError
 
@@ -48,10 +52,12 @@ class AtomicWrites:
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
-def counters(request: pytest.FixtureRequest) -> Iterator[LimitCounters]:
+def counters(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[LimitCounters]:
     if request.param == "memory":
         yield InMemoryLimitCounters()
         return
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)  # the local stack's endpoints, when functional tests share the session
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
@@ -198,21 +204,96 @@ def test_threads_racing_for_the_last_requests_never_overshoot(counters: LimitCou
 def test_threads_racing_for_the_first_request_of_a_minute_count_every_one(counters: LimitCounters) -> None:
     # Every thread finds last minute's counters and tries to roll them: one wins, the others
     # count against its new window, so nothing is lost or double-reset.
-    clock = Clock(NEAR_MIDNIGHT - 90)
-    limiter = Limiter(counters, clock)
-    principal = key(rpm_limit=100)
-    assert limiter.admit(principal) is not None
-    clock.now += 60
+    limiter = Limiter(counters, Clock(NEAR_MIDNIGHT - 90))
+    policy = KeyPolicy(rpm_limit=100)
+    old = limiter.limits(policy, NEAR_MIDNIGHT - 90)
+    counters.admit("k1", old)
+    new = limiter.limits(policy, NEAR_MIDNIGHT - 30)
     start = threading.Barrier(8)
 
     def attempt() -> None:
         start.wait()
-        limiter.admit(principal)
+        counters.admit("k1", replace(new, slots=3))
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    last = limiter.admit(principal)
-    assert last is not None and dict(last.headers())["x-ratelimit-remaining-requests"] == str(100 - 9)
+    assert counters.admit("k1", new).requests == 8 * 3 + 1
+
+
+class Counting:
+    """The counters, with every admitting write counted (one per DynamoDB UpdateItem or two at a rollover)."""
+
+    def __init__(self, inner: LimitCounters) -> None:
+        self.inner = inner
+        self.writes = 0
+
+    def admit(self, key_id: str, limits: Limits) -> Any:
+        self.writes += 1
+        return self.inner.admit(key_id, limits)
+
+    def add_tokens(self, *args: Any) -> Any:
+        return self.inner.add_tokens(*args)
+
+
+def test_far_from_the_limits_an_instance_admits_from_its_lease_without_writes(
+    counters: LimitCounters,
+) -> None:
+    counting = Counting(counters)
+    clock = Clock(NEAR_MIDNIGHT - 30)
+    limiter = Limiter(counting, clock)  # type: ignore[arg-type]
+    principal = key(rpm_limit=100000, tpm_limit=10**9, token_budget=TokenBudget(10**12, "day"))
+    for _ in range(200):
+        admission = limiter.admit(principal)
+        assert admission is not None
+        limiter.settle(admission, 50)
+    # The first write learns the counters, the second the tokens per request; then 32 at a time.
+    assert counting.writes <= 2 + 200 // MAX_SLOTS + 1
+    assert counters.admit("k1", limiter.limits(principal.policy, clock.now)).requests > 200  # type: ignore[arg-type]
+
+
+def test_two_instances_near_the_limit_write_every_request_and_admit_exactly_the_limit(
+    counters: LimitCounters,
+) -> None:
+    clock = Clock(NEAR_MIDNIGHT - 30)
+    first, second = Limiter(counters, clock), Limiter(counters, clock)
+    principal = key(rpm_limit=40)
+    admitted = {"first": 0, "second": 0}
+    refused = set()
+    while len(refused) < 2:
+        for name, limiter in (("first", first), ("second", second)):
+            if name in refused:
+                continue
+            try:
+                limiter.admit(principal)
+                admitted[name] += 1
+            except RateLimitError:
+                refused.add(name)
+    assert admitted["first"] + admitted["second"] == 40
+    assert min(admitted.values()) >= 15  # neither instance starves the other
+
+
+def test_a_patch_voids_the_lease_reserved_under_the_old_limits(counters: LimitCounters) -> None:
+    limiter = Limiter(counters, Clock(NEAR_MIDNIGHT - 30))
+    generous = key(rpm_limit=1000)
+    for _ in range(3):
+        limiter.admit(generous)  # the third request holds a lease of several slots
+    tight = key(rpm_limit=3)
+    with pytest.raises(RateLimitError):  # the counter already holds more than 3: refused at once
+        limiter.admit(tight)
+
+
+def test_a_refusal_is_remembered_until_the_minute_turns(counters: LimitCounters) -> None:
+    counting = Counting(counters)
+    clock = Clock(NEAR_MIDNIGHT - 30)
+    limiter = Limiter(counting, clock)  # type: ignore[arg-type]
+    principal = key(rpm_limit=1)
+    limiter.admit(principal)
+    for _ in range(5):
+        with pytest.raises(RateLimitError):
+            limiter.admit(principal)
+    assert counting.writes == 2
+    clock.now += 60
+    assert limiter.admit(principal) is not None

@@ -4,6 +4,7 @@ reading role and expiry (an expired key is refused even while its verdict is cac
 from __future__ import annotations
 
 import calendar
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,10 +27,12 @@ PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
-def keys(request: pytest.FixtureRequest) -> Iterator[ApiKeyRepository]:
+def keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiKeyRepository]:
     if request.param == "memory":
         yield InMemoryApiKeyRepository()
         return
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)  # the local stack's endpoints, when functional tests share the session
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(

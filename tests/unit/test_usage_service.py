@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,10 +30,12 @@ MEMBER = Principal(key_id="alice0000001", is_admin=False)
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
-def repository(request: pytest.FixtureRequest) -> Iterator[UsageRepository]:
+def repository(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[UsageRepository]:
     if request.param == "memory":
         yield InMemoryUsageRepository()
         return
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)  # the local stack's endpoints, when functional tests share the session
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(

@@ -1,9 +1,9 @@
 """DynamoDB adapter for the counters: one item per key, `pk=LIMIT#<key-id>, sk=COUNTERS`.
 
 Attributes: `w` (minute start), `wreq`, `wtok` (its requests and tokens), `p` (budget period
-label), `ptok` (its tokens), `expires_at` (TTL). A request costs one conditional `ADD wreq`
-(`w` and `p` current, every limit below its line); the first request of a new minute or
-period instead resets them with a second conditional write. On a failed condition DynamoDB
+label), `ptok` (its tokens), `expires_at` (TTL). An admission costs one conditional
+`ADD wreq :slots` (`w` and `p` current, room for the slots, every token limit below its
+line); the first one of a new minute or period instead resets them with a second write. On a failed condition DynamoDB
 returns the item as it was (`ReturnValuesOnConditionCheckFailure`), so no read is needed to
 tell a refusal from a rollover.
 """
@@ -85,12 +85,11 @@ class DynamoDBLimitCounters:
 
     def _increment(self, key_id: str, limits: Limits) -> Counters:
         checks = ["w = :w", "p = :p"]
-        values = {":w": _n(limits.window), ":p": {"S": limits.period}, ":one": _n(1)}
-        for name, attribute, limit in (
-            ("rpm", "wreq", limits.rpm),
-            ("tpm", "wtok", limits.tpm),
-            ("budget", "ptok", limits.budget),
-        ):
+        values = {":w": _n(limits.window), ":p": {"S": limits.period}, ":one": _n(limits.slots)}
+        if limits.rpm is not None:  # room for every slot reserved
+            checks.append("wreq <= :rpm")
+            values[":rpm"] = _n(limits.rpm - limits.slots)
+        for name, attribute, limit in (("tpm", "wtok", limits.tpm), ("budget", "ptok", limits.budget)):
             if limit is not None:
                 checks.append(f"{attribute} < :{name}")
                 values[f":{name}"] = _n(limit)
@@ -105,7 +104,7 @@ class DynamoDBLimitCounters:
         values = {
             ":w": _n(limits.window),
             ":p": {"S": limits.period},
-            ":one": _n(1),
+            ":one": _n(limits.slots),
             ":zero": _n(0),
             ":exp": _n(limits.expires_at),
         }
@@ -126,25 +125,24 @@ class DynamoDBLimitCounters:
             ExpressionAttributeValues=values,
         )
 
-    def add_tokens(self, key_id: str, window: int, period: str, tokens: int) -> None:
+    def add_tokens(self, key_id: str, window: int, period: str, tokens: int) -> Counters | None:
         values = {":w": _n(window), ":p": {"S": period}, ":t": _n(tokens)}
         try:
-            self._update(
+            return self._update(
                 key_id,
                 UpdateExpression="ADD wtok :t, ptok :t",
                 ConditionExpression="w = :w AND p = :p",
                 ExpressionAttributeValues=values,
             )
-            return
         except _StaleError:
             pass  # the minute rolled over: the tokens still count toward the period
         del values[":w"]
         try:
-            self._update(
+            return self._update(
                 key_id,
                 UpdateExpression="ADD ptok :t",
                 ConditionExpression="p = :p",
                 ExpressionAttributeValues=values,
             )
         except _StaleError:
-            return  # the period rolled over too: these tokens belonged to the last one
+            return None  # the period rolled over too: these tokens belonged to the last one

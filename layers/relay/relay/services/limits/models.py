@@ -1,8 +1,9 @@
 """Shared request counters per key: what a request is checked against, and why one is refused.
 
 One counter item per key holds the current fixed UTC minute (`window`, its requests and
-tokens) and the current budget period (`period`, its tokens). A request is admitted by one
-conditional increment of the minute's requests; tokens are added after the response.
+tokens) and the current budget period (`period`, its tokens). Requests are admitted by one
+conditional increment of the minute's requests (by one, or by an instance's lease of several
+slots); tokens are added after the response.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Limits:
     window: int  # UNIX seconds at the start of the UTC minute
     period: str  # e.g. "2026-12-01" or "2026-12"; NO_PERIOD without a budget
     expires_at: int  # when the counter item may go (the table's TTL attribute)
+    slots: int = 1  # requests this write reserves (an instance's lease; 1 near a limit)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def current(counters: Counters, limits: Limits) -> bool:
 
 
 def refusal(counters: Counters, limits: Limits) -> Reason | None:
-    """Why current counters refuse one more request, if they do (the budget is named first)."""
+    """Why current counters refuse `limits.slots` more requests, if they do (the budget first)."""
     if (
         limits.budget is not None
         and counters.period == limits.period
@@ -53,7 +55,7 @@ def refusal(counters: Counters, limits: Limits) -> Reason | None:
         return "budget"
     if counters.window != limits.window:
         return None
-    if limits.rpm is not None and counters.requests >= limits.rpm:
+    if limits.rpm is not None and counters.requests + limits.slots > limits.rpm:
         return "requests"
     if limits.tpm is not None and counters.window_tokens >= limits.tpm:
         return "tokens"

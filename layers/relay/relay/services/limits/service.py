@@ -1,7 +1,8 @@
 """Rate limits and token budgets per key, checked before any upstream call.
 
-`admit` costs nothing for a key without limits and one conditional counter write for a
-limited one; `settle` adds the request's tokens once its response has gone out. A refusal is
+`admit` costs nothing for a key without limits; a limited key's request is admitted by a
+slot of this instance's lease (no IO) or by one conditional counter write (see `leases.py`);
+`settle` adds the request's tokens once its response has gone out. A refusal is
 429 `rate_limit_exceeded` (the minute's requests or tokens) or `insufficient_quota` (the
 period's budget), with `Retry-After` at the end of the minute or the period.
 
@@ -11,14 +12,16 @@ Tokens are counted after the response, so requests already admitted when the bud
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from relay.errors import RateLimitError
 from relay.services.keys.models import Principal
 from relay.services.keys.policy import KeyPolicy, minute_window, period_bounds
-from relay.services.limits.models import NO_PERIOD, Counters, LimitReachedError, Limits
+from relay.services.limits.leases import Lease, lease_size, token_refusal
+from relay.services.limits.models import NO_PERIOD, Counters, LimitReachedError, Limits, Reason
 from relay.services.limits.repository import LimitCounters
 
 _GRACE = 86400  # counters outlive their minute and period by a day (TTL deletion is lazy anyway)
@@ -69,6 +72,8 @@ class Limiter:
     def __init__(self, counters: LimitCounters, clock: Callable[[], float] = time.time) -> None:
         self._counters = counters
         self._clock = clock
+        self._lock = threading.Lock()  # guards the leases; never held across a write
+        self._leases: dict[str, Lease] = {}
 
     def limits(self, policy: KeyPolicy, now: float) -> Limits:
         window = minute_window(now)
@@ -87,30 +92,79 @@ class Limiter:
         )
 
     def admit(self, principal: Principal) -> Admission | None:
-        """None for a key without limits (no IO); else the admission, or a 429 RelayError."""
+        """None for a key without limits (no IO); else the admission, or a 429 RelayError.
+
+        A slot of this instance's lease admits without IO; otherwise one conditional write
+        (two near the requests limit, when a lease of several slots no longer fits).
+        """
         policy = principal.policy
         if policy is None or not policy.limited:
             return None
         now = self._clock()
         limits = self.limits(policy, now)
+        key_id = principal.key_id
+        with self._lock:
+            lease = self._leases.get(key_id)
+            if lease is not None and lease.policy != policy:
+                lease = None  # a PATCH changed the limits: nothing reserved under the old ones counts
+            if lease is not None and lease.covers(policy, limits):
+                refused = lease.refused or (token_refusal(lease.view, limits) if lease.slots else None)
+                if refused is not None:
+                    raise _refused(refused, policy, limits, lease.view, now)
+                if lease.slots > 0:
+                    lease.slots -= 1
+                    return Admission(key_id, policy, limits, lease.view, now)
+            view = lease.view if lease is not None else None
+            average = lease.tokens_per_request if lease is not None else None
+        slots = lease_size(limits, view, average)
         try:
-            counters = self._counters.admit(principal.key_id, limits)
+            counters = self._reserve(key_id, limits, slots)
         except LimitReachedError as exc:
-            raise _refused(exc, policy, limits, now) from None
-        return Admission(principal.key_id, policy, limits, counters, now)
+            self._store(key_id, Lease(policy, limits, 0, exc.counters, exc.reason, average))
+            raise _refused(exc.reason, policy, limits, exc.counters, now) from None
+        self._store(key_id, Lease(policy, limits, counters.slots - 1, counters.counters, None, average))
+        return Admission(key_id, policy, limits, counters.counters, now)
+
+    def _reserve(self, key_id: str, limits: Limits, slots: int) -> _Reserved:
+        try:
+            return _Reserved(self._counters.admit(key_id, replace(limits, slots=slots)), slots)
+        except LimitReachedError as exc:
+            if exc.reason != "requests" or slots == 1:
+                raise
+        return _Reserved(self._counters.admit(key_id, replace(limits, slots=1)), 1)
+
+    def _store(self, key_id: str, lease: Lease) -> None:
+        with self._lock:
+            self._leases[key_id] = lease
 
     def settle(self, admission: Admission, tokens: int) -> None:
-        if tokens > 0 and (
-            admission.policy.tpm_limit is not None or admission.policy.token_budget is not None
-        ):
-            self._counters.add_tokens(
-                admission.key_id, admission.limits.window, admission.limits.period, tokens
-            )
+        """Add a finished request's tokens (off the response path)."""
+        policy = admission.policy
+        if policy.tpm_limit is None and policy.token_budget is None:
+            return
+        limits = admission.limits
+        counters = (
+            self._counters.add_tokens(admission.key_id, limits.window, limits.period, tokens)
+            if tokens > 0
+            else None
+        )
+        with self._lock:
+            lease = self._leases.get(admission.key_id)
+            if lease is not None and lease.policy == policy:
+                lease.observe(tokens, counters)
 
 
-def _refused(exc: LimitReachedError, policy: KeyPolicy, limits: Limits, now: float) -> RateLimitError:
-    headers = dict(limit_headers(policy, limits, exc.counters, now))
-    if exc.reason == "budget" and policy.token_budget is not None:
+@dataclass(frozen=True)
+class _Reserved:
+    counters: Counters
+    slots: int
+
+
+def _refused(
+    reason: Reason, policy: KeyPolicy, limits: Limits, counters: Counters, now: float
+) -> RateLimitError:
+    headers = dict(limit_headers(policy, limits, counters, now))
+    if reason == "budget" and policy.token_budget is not None:
         _, _, end = period_bounds(policy.token_budget.period, now)
         error: RateLimitError = QuotaExceededError(
             f"This key has used its token budget of {policy.token_budget.limit} for the "
@@ -119,8 +173,8 @@ def _refused(exc: LimitReachedError, policy: KeyPolicy, limits: Limits, now: flo
             headers=headers,
         )
         return error
-    what = "requests" if exc.reason == "requests" else "tokens"
-    limit = policy.rpm_limit if exc.reason == "requests" else policy.tpm_limit
+    what = "requests" if reason == "requests" else "tokens"
+    limit = policy.rpm_limit if reason == "requests" else policy.tpm_limit
     return RateLimitError(
         f"Rate limit reached: {limit} {what} per minute for this key; try again in "
         f"{limits.window + 60 - int(now)} s",
