@@ -8,11 +8,12 @@ no notion of a local stack.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ParamValidationError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, ReadTimeoutError
 from urllib3.exceptions import ProtocolError
 
 from relay.errors import (
@@ -23,25 +24,17 @@ from relay.errors import (
     UpstreamTimeoutError,
 )
 
-_CLIENT_CONFIGS: dict[str, Config] = {
-    # Model calls can legitimately run for minutes. No retries here: the caller's SDK
-    # already retries 429 and 5xx with backoff (the openai SDK twice by default), and
-    # retrying at both ends multiplies attempts and hides throttling behind our backoff.
-    "bedrock-runtime": Config(
-        read_timeout=900,
-        connect_timeout=5,
-        retries={"mode": "standard", "max_attempts": 1},
-        max_pool_connections=64,
-        tcp_keepalive=True,
-    ),
-    "sagemaker-runtime": Config(
-        read_timeout=900,
-        connect_timeout=5,
-        retries={"mode": "standard", "max_attempts": 1},
-        max_pool_connections=64,
-        tcp_keepalive=True,
-    ),
-}
+# Model calls can legitimately run for minutes. No retries here: the caller's SDK already
+# retries 429 and 5xx with backoff (the openai SDK twice by default), and retrying at both
+# ends multiplies attempts and hides throttling behind our backoff.
+_MODEL_CALLS = Config(
+    read_timeout=900,
+    connect_timeout=5,
+    retries={"mode": "standard", "max_attempts": 1},
+    max_pool_connections=64,
+    tcp_keepalive=True,
+)
+_CLIENT_CONFIGS: dict[str, Config] = {"bedrock-runtime": _MODEL_CALLS, "sagemaker-runtime": _MODEL_CALLS}
 _DEFAULT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=30,
@@ -101,3 +94,23 @@ def transport_error(exc: Exception, service: str, model: str) -> RelayError | No
     if isinstance(exc, BotoCoreError):
         return ServiceUnavailableError(f"Could not reach {service} for {model}", retry_after=5)
     return None
+
+
+@dataclass(frozen=True)
+class ClientFailure:
+    """A ClientError from a model call, for the service's own error table to map."""
+
+    error: ClientError
+    code: str
+    message: str
+
+
+def model_call_failure(exc: Exception, service: str, model: str) -> RelayError | ClientFailure:
+    """A failure below the API as its domain error, or a ClientError's code and message;
+    anything else (a bug of ours) is re-raised."""
+    transport = transport_error(exc, service, model)
+    if transport is not None:
+        return transport
+    if not isinstance(exc, ClientError):
+        raise exc
+    return ClientFailure(exc, error_code(exc), str(exc.response.get("Error", {}).get("Message", "")))

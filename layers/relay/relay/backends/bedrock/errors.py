@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from relay.backends.aws import error_code, transport_error
+from relay.backends.aws import model_call_failure
 from relay.errors import (
     BadRequestError,
     ModelNotFoundError,
@@ -41,13 +39,11 @@ _BY_LOWER = {code.lower(): entry for code, entry in BEDROCK_ERRORS.items()}
 
 def map_bedrock_error(exc: Exception, model: str) -> RelayError:
     """Map a botocore exception from a Bedrock call for `model`; anything else is re-raised."""
-    transport = transport_error(exc, "Amazon Bedrock", model)
-    if transport is not None:
-        return transport
-    if not isinstance(exc, ClientError):
-        raise exc
-    code = error_code(exc)
-    message = str(exc.response.get("Error", {}).get("Message", "")) or code
+    failure = model_call_failure(exc, "Amazon Bedrock", model)
+    if isinstance(failure, RelayError):
+        return failure
+    code = failure.code
+    message = failure.message or code
     found = _BY_LOWER.get(code.lower())
     if found is None:
         return UpstreamError(f"Amazon Bedrock failed for {model}: {code} {message}".strip())

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from relay.backends.aws import error_code, transport_error
+from relay.backends.aws import model_call_failure
 from relay.errors import (
     BadRequestError,
     ModelNotFoundError,
@@ -71,17 +71,14 @@ def _model_error(exc: ClientError, model: str) -> RelayError:
 
 def map_sagemaker_error(exc: Exception, model: str) -> RelayError:
     """Map a botocore exception raised by a sagemaker-runtime call for `model`."""
-    transport = transport_error(exc, "Amazon SageMaker", model)
-    if transport is not None:
-        return transport
-    if not isinstance(exc, ClientError):
-        raise exc
-    code = error_code(exc)
-    message = str(exc.response.get("Error", {}).get("Message", ""))
+    failure = model_call_failure(exc, "Amazon SageMaker", model)
+    if isinstance(failure, RelayError):
+        return failure
+    code, message = failure.code, failure.message
     if code == "ModelError":
-        return _model_error(exc, model)
+        return _model_error(failure.error, model)
     if code == "ValidationError":
-        if is_missing_resource(exc):
+        if is_missing_resource(failure.error):
             return ModelNotFoundError(
                 f"The model '{model}' is registered but its SageMaker endpoint was not found: {message}",
                 param="model",
