@@ -11,13 +11,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from relay.protocol.batches import CreateBatchRequest
 from relay.protocol.control import CreateKeyRequest, CreateProjectRequest, CreateUploadRequest
+from relay.protocol.files import CreateFileUploadRequest
 
 # (method, path) -> (the model the route validates with, whether a body is required)
 JSON_BODIES: dict[tuple[str, str], tuple[type[BaseModel], bool]] = {
     ("post", "/v1/projects"): (CreateProjectRequest, False),
     ("post", "/v1/keys"): (CreateKeyRequest, False),
     ("post", "/v1/projects/{project_id}/datasets/uploads"): (CreateUploadRequest, True),
+    ("post", "/v1/files/uploads"): (CreateFileUploadRequest, True),
+    ("post", "/v1/batches"): (CreateBatchRequest, True),
 }
 
 _FILE = {"type": "string", "format": "binary"}
@@ -28,6 +32,16 @@ FORMS: dict[tuple[str, str], dict[str, Any]] = {
         "properties": {
             "file": {**_FILE, "description": "JSONL, up to about 4.4 MiB"},
             "name": {"type": "string"},
+        },
+    },
+    ("post", "/v1/files"): {
+        "type": "object",
+        "required": ["file", "purpose"],
+        "properties": {
+            "file": {**_FILE, "description": "up to about 4.4 MiB; larger files through /v1/files/uploads"},
+            "purpose": {"type": "string", "enum": ["batch", "fine-tune", "user_data"]},
+            "expires_after[anchor]": {"type": "string", "enum": ["created_at"]},
+            "expires_after[seconds]": {"type": "integer", "minimum": 3600, "maximum": 2592000},
         },
     },
     ("post", "/v1/audio/transcriptions"): {
@@ -93,6 +107,18 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     },
     ("post", "/v1/engines"): {"name": "llama-engine", "base_model": "Llama-3.2-1B-Instruct"},
     ("post", "/v1/admin/models"): {"id": "qwen-chat/dev", "endpoint_name": "qwen-chat", "flavour": "openai"},
+    ("post", "/v1/files/uploads"): {
+        "filename": "requests.jsonl",
+        "purpose": "batch",
+        "bytes": 104857600,
+        "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    },
+    ("post", "/v1/batches"): {
+        "input_file_id": "file-0123456789abcdef01234567",
+        "endpoint": "/v1/chat/completions",
+        "completion_window": "24h",
+        "metadata": {"run": "nightly"},
+    },
 }
 
 # The first matching prefix names an operation's tag (the spec's groups).
@@ -106,6 +132,8 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("/v1/projects/{project_id}/training-jobs", "Training"),
     ("/v1/projects/{project_id}/deployments", "Deployments"),
     ("/v1/projects", "Projects"),
+    ("/v1/files", "Files"),
+    ("/v1/batches", "Batches"),
     ("/", "Inference"),
 )
 
