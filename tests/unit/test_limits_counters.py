@@ -5,15 +5,11 @@ and threads racing for the last unit."""
 from __future__ import annotations
 
 import calendar
-import os
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from relay.errors import RateLimitError
 from relay.services.keys.models import Principal
@@ -52,27 +48,10 @@ class AtomicWrites:
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
-def counters(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[LimitCounters]:
+def counters(request: pytest.FixtureRequest) -> LimitCounters:
     if request.param == "memory":
-        yield InMemoryLimitCounters()
-        return
-    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
-        monkeypatch.delenv(name)  # the local stack's endpoints, when functional tests share the session
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="relay",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield DynamoDBLimitCounters(AtomicWrites(client), "relay")
+        return InMemoryLimitCounters()
+    return DynamoDBLimitCounters(AtomicWrites(request.getfixturevalue("moto_table")), "relay")
 
 
 def key(**policy: Any) -> Principal:

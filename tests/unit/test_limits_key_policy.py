@@ -4,13 +4,9 @@ reading role and expiry (an expired key is refused even while its verdict is cac
 from __future__ import annotations
 
 import calendar
-import os
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from relay.errors import AuthenticationError, NotFoundError
 from relay.protocol.keys import CreateKeyRequest, UpdateKeyRequest
@@ -27,27 +23,10 @@ PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
-def keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiKeyRepository]:
+def keys(request: pytest.FixtureRequest) -> ApiKeyRepository:
     if request.param == "memory":
-        yield InMemoryApiKeyRepository()
-        return
-    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
-        monkeypatch.delenv(name)  # the local stack's endpoints, when functional tests share the session
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="relay",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield DynamoDBApiKeyRepository(client, "relay")
+        return InMemoryApiKeyRepository()
+    return DynamoDBApiKeyRepository(request.getfixturevalue("moto_table"), "relay")
 
 
 def test_globs_cover_ids_with_slashes_and_colons_and_none_means_all() -> None:

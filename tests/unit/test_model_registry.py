@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from moto import mock_aws
 
 from relay.backends.sagemaker.endpoints import UNKNOWN, EndpointDirectory
 from relay.errors import (
@@ -77,27 +75,8 @@ def test_endpoint_statuses_from_describe_endpoint() -> None:
     assert status(EndpointConnectionError(endpoint_url="https://api.sagemaker")) == UNKNOWN
 
 
-@pytest.fixture()
-def table() -> Any:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="relay",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
-
-
-def test_dynamodb_registry_round_trip_with_deployment_fields(table: Any) -> None:
-    registry = DynamoDBModelRegistry(table, "relay")
+def test_dynamodb_registry_round_trip_with_deployment_fields(moto_table: Any) -> None:
+    registry = DynamoDBModelRegistry(moto_table, "relay")
     deployed = SageMakerTarget(
         id="ft/v1",
         endpoint_name="engine-1",

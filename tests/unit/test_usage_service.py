@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import os
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from relay.errors import BadRequestError, PermissionDeniedError
 from relay.protocol.chat import ChatCompletionChunk, CompletionUsage, PromptTokensDetails
@@ -30,27 +26,10 @@ MEMBER = Principal(key_id="alice0000001", is_admin=False)
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
-def repository(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[UsageRepository]:
+def repository(request: pytest.FixtureRequest) -> UsageRepository:
     if request.param == "memory":
-        yield InMemoryUsageRepository()
-        return
-    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
-        monkeypatch.delenv(name)  # the local stack's endpoints, when functional tests share the session
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="relay",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield DynamoDBUsageRepository(client, "relay")
+        return InMemoryUsageRepository()
+    return DynamoDBUsageRepository(request.getfixturevalue("moto_table"), "relay")
 
 
 class Clock:
