@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,24 @@ def client(app: object) -> Iterator[object]:
 @pytest.fixture()
 def auth(admin_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin_key}"}
+
+
+@pytest.fixture()
+def bedrock_calls() -> Iterator[list[str]]:
+    """The modelId of every bedrock-runtime call made meanwhile (in-process and live server)."""
+    from relay.backends import aws
+
+    seen: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        seen.append(str(params.get("modelId")))
+
+    events = aws.client("bedrock-runtime").meta.events
+    events.register("provide-client-params.bedrock-runtime", record)
+    try:
+        yield seen
+    finally:
+        events.unregister("provide-client-params.bedrock-runtime", record)
 
 
 @pytest.fixture(scope="session")

@@ -41,23 +41,6 @@ def ask(client: openai.OpenAI, model: str = NOVA, text: str = "hello team") -> A
     return client.chat.completions.create(model=model, messages=[{"role": "user", "content": text}])
 
 
-@pytest.fixture()
-def upstream() -> Iterator[list[str]]:
-    from relay.backends import aws
-
-    seen: list[str] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        seen.append(str(params.get("modelId")))
-
-    events = aws.client("bedrock-runtime").meta.events
-    events.register("provide-client-params.bedrock-runtime", record)
-    try:
-        yield seen
-    finally:
-        events.unregister("provide-client-params.bedrock-runtime", record)
-
-
 def test_allowed_models_answer_and_others_raise_permission_denied(
     live_server: str, admin: httpx.Client
 ) -> None:
@@ -73,7 +56,7 @@ def test_allowed_models_answer_and_others_raise_permission_denied(
 
 
 def test_rpm_raises_rate_limit_error_with_headers_and_calls_nothing_upstream(
-    live_server: str, admin: httpx.Client, upstream: list[str]
+    live_server: str, admin: httpx.Client, bedrock_calls: list[str]
 ) -> None:
     if time.time() % 60 > 50:  # keep the three calls inside one minute window
         time.sleep(61 - time.time() % 60)
@@ -89,13 +72,13 @@ def test_rpm_raises_rate_limit_error_with_headers_and_calls_nothing_upstream(
     ) as streamed:
         assert streamed.headers["x-ratelimit-remaining-requests"] == "0"
         assert any(chunk.choices for chunk in streamed.parse())
-    calls = len(upstream)
+    calls = len(bedrock_calls)
     with pytest.raises(openai.RateLimitError) as refused:
         ask(client)
     assert refused.value.code == "rate_limit_exceeded"
     assert int(refused.value.response.headers["retry-after"]) >= 1
     assert refused.value.response.headers["x-ratelimit-remaining-requests"] == "0"
-    assert len(upstream) == calls
+    assert len(bedrock_calls) == calls
 
 
 def test_budget_raises_insufficient_quota_after_the_crossing_request(

@@ -62,24 +62,6 @@ def admin(admin_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {admin_key}"}
 
 
-@pytest.fixture()
-def upstream() -> Iterator[list[str]]:
-    """The modelId of every bedrock-runtime call made meanwhile."""
-    from relay.backends import aws
-
-    seen: list[str] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        seen.append(str(params.get("modelId")))
-
-    events = aws.client("bedrock-runtime").meta.events
-    events.register("provide-client-params.bedrock-runtime", record)
-    try:
-        yield seen
-    finally:
-        events.unregister("provide-client-params.bedrock-runtime", record)
-
-
 def new_key(
     client: TestClient, admin: dict[str, str], **fields: Any
 ) -> tuple[dict[str, str], dict[str, Any]]:
@@ -160,7 +142,7 @@ def test_bad_values_are_400_naming_the_field(
 
 
 def test_allow_list_refuses_other_models_on_every_route_and_hides_them(
-    team: TestClient, admin: dict[str, str], upstream: list[str]
+    team: TestClient, admin: dict[str, str], bedrock_calls: list[str]
 ) -> None:
     auth, _ = new_key(team, admin, allowed_models=["amazon.nova-*"])
     assert chat(team, auth).status_code == 200
@@ -172,7 +154,7 @@ def test_allow_list_refuses_other_models_on_every_route_and_hides_them(
     assert streamed.status_code == 403
     embedded = team.post("/v1/embeddings", headers=auth, json={"model": TITAN, "input": "x"})
     assert embedded.status_code == 403
-    assert upstream == [NOVA]  # only the allowed call reached Bedrock
+    assert bedrock_calls == [NOVA]  # only the allowed call reached Bedrock
     listed = {m["id"] for m in team.get("/v1/models", headers=auth).json()["data"]}
     assert NOVA in listed and LLAMA not in listed and TITAN not in listed
     assert all(m.startswith("amazon.nova-") for m in listed)
@@ -181,7 +163,7 @@ def test_allow_list_refuses_other_models_on_every_route_and_hides_them(
 
 
 def test_rpm_refuses_before_the_upstream_call_with_headers_then_the_window_rolls(
-    team: TestClient, admin: dict[str, str], clock: Clock, upstream: list[str]
+    team: TestClient, admin: dict[str, str], clock: Clock, bedrock_calls: list[str]
 ) -> None:
     clock.now = START + 5
     auth, _ = new_key(team, admin, rpm_limit=2, tpm_limit=100000)
@@ -193,7 +175,7 @@ def test_rpm_refuses_before_the_upstream_call_with_headers_then_the_window_rolls
     assert first.headers["x-ratelimit-limit-tokens"] == "100000"
     streamed = chat(team, auth, stream=True)
     assert streamed.status_code == 200 and streamed.headers["x-ratelimit-remaining-requests"] == "0"
-    calls = len(upstream)
+    calls = len(bedrock_calls)
     refused = chat(team, auth)
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limit_exceeded"
@@ -201,7 +183,7 @@ def test_rpm_refuses_before_the_upstream_call_with_headers_then_the_window_rolls
     assert refused.headers["x-ratelimit-remaining-requests"] == "0"
     used = first.json()["usage"]["total_tokens"] + first.json()["usage"]["total_tokens"]
     assert int(refused.headers["x-ratelimit-remaining-tokens"]) == 100000 - used
-    assert len(upstream) == calls  # refused before Bedrock was called
+    assert len(bedrock_calls) == calls  # refused before Bedrock was called
     clock.now = START + 60
     again = chat(team, auth)
     assert again.status_code == 200 and again.headers["x-ratelimit-remaining-requests"] == "1"
@@ -209,20 +191,20 @@ def test_rpm_refuses_before_the_upstream_call_with_headers_then_the_window_rolls
 
 
 def test_budget_lets_the_crossing_request_finish_then_refuses_until_the_utc_day_rolls(
-    team: TestClient, admin: dict[str, str], clock: Clock, upstream: list[str]
+    team: TestClient, admin: dict[str, str], clock: Clock, bedrock_calls: list[str]
 ) -> None:
     clock.now = START + 10
     auth, key = new_key(team, admin, token_budget={"limit": 5, "period": "day"})
     crossing = chat(team, auth, text="one two three four five six seven")
     assert crossing.status_code == 200 and crossing.json()["usage"]["total_tokens"] > 5
-    calls = len(upstream)
+    calls = len(bedrock_calls)
     clock.now = START + 100  # a later minute of the same day
     refused = chat(team, auth)
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "insufficient_quota"
     assert refused.json()["error"]["type"] == "insufficient_quota"
     assert int(refused.headers["Retry-After"]) == START + 120 - int(clock.now)
-    assert len(upstream) == calls
+    assert len(bedrock_calls) == calls
     used = team.get(f"/v1/keys/{key['id']}", headers=admin).json()["usage"]
     assert used["total_tokens"] == crossing.json()["usage"]["total_tokens"] and used["requests"] == 1
     clock.now = START + 120  # midnight UTC
@@ -314,13 +296,13 @@ def test_patch_revocation_and_expiry_take_effect_at_once_on_this_instance(
 
 
 def test_a_keys_inference_profile_is_the_model_id_bedrock_sees(
-    team: TestClient, admin: dict[str, str], upstream: list[str]
+    team: TestClient, admin: dict[str, str], bedrock_calls: list[str]
 ) -> None:
     auth, _ = new_key(team, admin, inference_profile_arn={NOVA: PROFILE})
     answered = chat(team, auth)
     assert answered.status_code == 200 and answered.json()["model"] == NOVA
     assert chat(team, auth, stream=True).status_code == 200
     assert chat(team, auth, model=LLAMA).status_code == 200
-    assert upstream == [PROFILE, PROFILE, LLAMA]
+    assert bedrock_calls == [PROFILE, PROFILE, LLAMA]
     assert chat(team, admin).status_code == 200
-    assert upstream[-1] == NOVA  # other keys call the model itself
+    assert bedrock_calls[-1] == NOVA  # other keys call the model itself
