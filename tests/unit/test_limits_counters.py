@@ -19,19 +19,12 @@ from relay.services.limits.leases import MAX_SLOTS
 from relay.services.limits.models import Limits
 from relay.services.limits.repository import InMemoryLimitCounters, LimitCounters
 from relay.services.limits.service import Limiter, QuotaExceededError
+from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
 
 # 2026-12-31 23:58:30 UTC: two minutes before a day, month and year boundary.
 NEAR_MIDNIGHT = calendar.timegm((2026, 12, 31, 23, 58, 30))
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class AtomicWrites:
@@ -276,3 +269,20 @@ def test_a_refusal_is_remembered_until_the_minute_turns(counters: LimitCounters)
     assert counting.writes == 2
     clock.now += 60
     assert limiter.admit(principal) is not None
+
+
+def test_tokens_charged_before_the_last_byte_refuse_the_next_request_before_they_are_written(
+    counters: LimitCounters,
+) -> None:
+    counting = Counting(counters)
+    limiter = Limiter(counting, Clock(NEAR_MIDNIGHT))  # type: ignore[arg-type]
+    principal = key(token_budget=TokenBudget(limit=10, period="day"))
+    crossing = limiter.admit(principal)
+    assert crossing is not None
+    limiter.charge(crossing, 12)  # the response's usage, known as its last byte goes out
+    with pytest.raises(QuotaExceededError):
+        limiter.admit(principal)  # the shared counters do not have the tokens yet
+    assert counting.writes == 1
+    limiter.settle(crossing, 12)
+    with pytest.raises(QuotaExceededError):
+        Limiter(counters, Clock(NEAR_MIDNIGHT)).admit(principal)  # another instance, once written

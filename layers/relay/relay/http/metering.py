@@ -64,6 +64,12 @@ async def serve_metered(
             status = message["status"]
             if extra:
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
+        elif (
+            admission is not None and message["type"] == "http.response.body" and not message.get("more_body")
+        ):
+            # Before the last byte: a client that sends its next request on seeing it meets
+            # these tokens on this instance (the shared counters get them just after).
+            services.limiter.charge(admission, meter.tokens)
         await send(message)
 
     meter = RequestMeter(principal.key_id)

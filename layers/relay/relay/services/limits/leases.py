@@ -13,7 +13,7 @@ minute, so a key spread over many instances may be refused a little before its l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from relay.services.keys.policy import KeyPolicy
 from relay.services.limits.models import Counters, Limits, Reason
@@ -37,6 +37,18 @@ class Lease:
             self.policy == policy
             and self.limits.window == limits.window
             and self.limits.period == limits.period
+        )
+
+    def charge(self, tokens: int) -> None:
+        view = self.view
+        self.view = replace(
+            view,
+            window_tokens=view.window_tokens + tokens
+            if view.window == self.limits.window
+            else view.window_tokens,
+            period_tokens=view.period_tokens + tokens
+            if view.period == self.limits.period
+            else view.period_tokens,
         )
 
     def observe(self, tokens: int, counters: Counters | None) -> None:

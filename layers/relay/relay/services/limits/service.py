@@ -108,7 +108,8 @@ class Limiter:
             if lease is not None and lease.policy != policy:
                 lease = None  # a PATCH changed the limits: nothing reserved under the old ones counts
             if lease is not None and lease.covers(policy, limits):
-                refused = lease.refused or (token_refusal(lease.view, limits) if lease.slots else None)
+                # The view only ever undercounts the shared counters, so its refusal stands.
+                refused = lease.refused or token_refusal(lease.view, limits)
                 if refused is not None:
                     raise _refused(refused, policy, limits, lease.view, now)
                 if lease.slots > 0:
@@ -136,6 +137,14 @@ class Limiter:
     def _store(self, key_id: str, lease: Lease) -> None:
         with self._lock:
             self._leases[key_id] = lease
+
+    def charge(self, admission: Admission, tokens: int) -> None:
+        """Count a request's tokens on this instance at once (no IO), before its last byte is
+        sent: the same client's next request here already sees them. `settle` writes them."""
+        with self._lock:
+            lease = self._leases.get(admission.key_id)
+            if lease is not None and lease.policy == admission.policy:
+                lease.charge(tokens)
 
     def settle(self, admission: Admission, tokens: int) -> None:
         """Add a finished request's tokens (off the response path)."""
