@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.clock import Clock
+
 pytestmark = pytest.mark.functional
 
 NOVA = "amazon.nova-lite-v1:0"
@@ -24,17 +26,9 @@ PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/
 START = calendar.timegm((2026, 12, 31, 23, 58, 0))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = float(START)
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def clock() -> Clock:
-    return Clock()
+    return Clock(float(START))
 
 
 @pytest.fixture(scope="module")

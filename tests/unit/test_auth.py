@@ -10,18 +10,11 @@ from relay.services.keys.auth import ADMIN, Authenticator, Principal
 from relay.services.keys.models import hash_secret, parse_key
 from relay.services.keys.repository import InMemoryApiKeyRepository
 from relay.services.keys.service import generate_key
+from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
 
 ADMIN_KEY = "A" * 48
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(ttl: float = 60.0) -> tuple[Authenticator, InMemoryApiKeyRepository, Clock, list[int]]:

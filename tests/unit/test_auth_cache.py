@@ -9,18 +9,11 @@ from relay.services.keys.auth import Authenticator
 from relay.services.keys.models import ApiKey
 from relay.services.keys.repository import InMemoryApiKeyRepository
 from relay.services.keys.service import generate_key
+from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
 
 ADMIN_KEY = "A" * 48
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class CountingKeys(InMemoryApiKeyRepository):

@@ -12,23 +12,20 @@ from relay.errors import BadRequestError, ConflictError, NotFoundError, PayloadT
 from relay.services.files.models import is_file_id
 from relay.services.files.repository import InMemoryFileRepository
 from relay.services.files.service import FileLimits, FileService
+from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def service(clock: Clock | None = None) -> tuple[FileService, InMemoryObjectStore, InMemoryUploads]:
     store = InMemoryObjectStore()
     uploads = InMemoryUploads(store.objects)
     limits = FileLimits(inline_max_bytes=100, presigned_max_bytes=1000, inline_download_bytes=50, url_ttl=60)
-    return FileService(InMemoryFileRepository(), store, uploads, limits, clock or Clock()), store, uploads
+    return (
+        FileService(InMemoryFileRepository(), store, uploads, limits, clock or Clock(1_000_000.0)),
+        store,
+        uploads,
+    )
 
 
 def test_a_created_file_is_stored_under_its_owner_then_recorded() -> None:
@@ -56,7 +53,7 @@ def test_refusals_name_their_parameter() -> None:
 
 
 def test_an_expired_file_is_gone_at_once() -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     files, _, _ = service(clock)
     record = files.create("k", filename="a", purpose="user_data", content=b"x", expires_after=3600)
     assert record.expires_at == int(clock.now) + 3600
@@ -67,7 +64,7 @@ def test_an_expired_file_is_gone_at_once() -> None:
 
 
 def test_list_is_newest_first_with_after_and_limit_pages() -> None:
-    clock = Clock()
+    clock = Clock(1_000_000.0)
     files, _, _ = service(clock)
     ids = []
     for n in range(5):

@@ -16,6 +16,7 @@ from relay.services.keys.dynamodb import DynamoDBApiKeyRepository
 from relay.services.keys.policy import KeyPolicy, TokenBudget, period_bounds
 from relay.services.keys.repository import ApiKeyRepository, InMemoryApiKeyRepository
 from relay.services.keys.service import ApiKeyService
+from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
 
@@ -91,14 +92,6 @@ def test_every_policy_field_survives_storage_and_an_update_removes_cleared_ones(
     assert keys.get(record.id) == updated
     with pytest.raises(NotFoundError):
         service.update("abcdefabcdef", None, lambda p: p)
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_auth_reads_the_role_and_refuses_an_expired_key_even_while_cached() -> None:

@@ -17,6 +17,7 @@ from relay.services.usage.dynamodb import DynamoDBUsageRepository
 from relay.services.usage.meter import RequestMeter, UsageCounts, count_usage, metered_chunks, note_model
 from relay.services.usage.repository import InMemoryUsageRepository, UsageRepository
 from relay.services.usage.service import UsageService, meter_rows, parse_group_by
+from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
 
@@ -30,14 +31,6 @@ def repository(request: pytest.FixtureRequest) -> UsageRepository:
     if request.param == "memory":
         return InMemoryUsageRepository()
     return DynamoDBUsageRepository(request.getfixturevalue("moto_table"), "relay")
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def metered(key_id: str, model: str, prompt: int, completion: int, cached: int = 0) -> RequestMeter:
