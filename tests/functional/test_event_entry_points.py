@@ -268,3 +268,31 @@ def test_the_state_file_outputs_name_the_local_queues_bus_and_function(local_sta
     )
     assert redrive["deadLetterTargetArn"].endswith(":relay-local-requestdeadletterqueue")
     boto3.client("events").describe_event_bus(Name=outputs["EventBusName"])
+
+
+def test_a_message_naming_a_team_key_runs_as_that_key(
+    client: Any, auth: dict[str, str], sqs: Any, names: dict[str, str], replies: Replies
+) -> None:
+    created = client.post(
+        "/v1/keys", json={"name": "queue team", "allowed_models": [CHAT_MODEL]}, headers=auth
+    )
+    assert created.status_code == 201, created.text
+    key_id = created.json()["id"]
+
+    def send(line: dict[str, Any], key: str) -> str:
+        attributes = {"RelayKeyId": {"DataType": "String", "StringValue": key}}
+        sent = sqs.send_message(
+            QueueUrl=names["RequestQueue"], MessageBody=json.dumps(line), MessageAttributes=attributes
+        )
+        return str(sent["MessageId"])
+
+    allowed = send(chat_line("k-ok"), key_id)
+    refused = send(chat_line("k-no", model="meta.llama3-1-8b-instruct-v1:0"), key_id)
+    unknown = send(chat_line("k-unknown"), "nosuchkey123")
+    assert replies.for_message(allowed)[0]["response"]["status_code"] == 200
+    answer = replies.for_message(refused)[0]["response"]
+    assert answer["status_code"] == 403 and answer["body"]["error"]["code"] == "model_not_allowed"
+    assert replies.for_message(unknown)[0]["error"]["code"] == "invalid_api_key"
+    usage = client.get("/v1/usage", params={"group_by": "key"}, headers=auth).json()["data"]
+    mine = [row for row in usage if row.get("key_id") == key_id]
+    assert mine and mine[0]["input_tokens"] > 0  # the answered line's tokens are that key's usage

@@ -159,3 +159,37 @@ def test_output_keys_keep_folders_and_refuse_other_prefixes() -> None:
     assert output_keys("batch/input/a/b.jsonl") == ("batch/output/a/b.jsonl", "batch/output/a/b.errors.jsonl")
     with pytest.raises(ValueError):
         output_keys("projects/x.jsonl")
+
+
+def test_a_message_naming_a_key_runs_as_it_and_an_unknown_key_is_refused_unrun() -> None:
+    from relay.services.keys.models import Principal
+    from relay.services.keys.policy import KeyPolicy
+
+    seen: list[Any] = []
+
+    class Recording(Dispatcher):
+        async def dispatch(self, raw: Any, *, entry_point: str, principal: Any = None) -> Any:
+            seen.append(principal)
+            return await super().dispatch(raw, entry_point=entry_point, principal=principal)
+
+    queues = InMemoryQueues()
+    team = Principal(key_id="abc", is_admin=False, policy=KeyPolicy())
+    config = QueueConfig("memory://responses", frozenset(), 3, "memory://requests", 5)
+    worker = QueueWorker(
+        Recording({"/v1/echo": Echo()}, RetryPolicy(attempts=1, sleep=no_sleep)),
+        queues,
+        config,
+        principals={"abc": team}.get,
+    )
+    named = record(line("a"))
+    named["messageAttributes"]["RelayKeyId"] = {"stringValue": "abc", "dataType": "String"}
+    asyncio.run(worker.handle(named))
+    unknown = record(line("b"))
+    unknown["messageAttributes"]["RelayKeyId"] = {"stringValue": "nope", "dataType": "String"}
+    asyncio.run(worker.handle(unknown))
+    asyncio.run(worker.handle(record(line("c"))))
+    assert seen == [team, None]  # the unknown key's line never ran
+    results = {r["custom_id"]: r for r, _ in sent(queues, "memory://responses")}
+    assert results["a"]["response"]["status_code"] == 200
+    assert results["b"]["error"]["code"] == "invalid_api_key"
+    assert results["c"]["response"]["status_code"] == 200

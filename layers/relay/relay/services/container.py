@@ -444,6 +444,7 @@ class Services:
     @cached_property
     def queue_worker(self) -> QueueWorker:
         """The request queue's consumer (functions/requests_queue)."""
+        from relay.services.batches.lines import key_principals
         from relay.services.dispatch.queue import QueueConfig, QueueWorker
 
         settings = self.settings
@@ -456,7 +457,13 @@ class Services:
             request_queue_url=settings.request_queue_url,
             retry_delay=settings.request_retry_delay,
         )
-        return QueueWorker(self.dispatcher, self.queues, config, batch_lines=self.batch_lines)
+        return QueueWorker(
+            self.dispatcher,
+            self.queues,
+            config,
+            batch_lines=self.batch_lines,
+            principals=key_principals(self.api_keys),
+        )
 
     @cached_property
     def queues(self) -> SqsQueues:

@@ -11,7 +11,8 @@
 Usage is attributed to the entry point (`sqs`, `events`, `s3`, `invoke`, `batch`) in the log
 line and the EMF metric dimensions. A line run for a key (a Batch API batch runs as the key that
 created it) runs as that key's principal, so its model allow-list applies as on HTTP, and its
-usage is recorded under that key (`/v1/usage`). IAM-authorised entry points run as no key.
+usage is recorded under that key (`/v1/usage`). The other entry points run as no key (IAM let
+the caller in), unless an SQS message names one (`RelayKeyId`).
 """
 
 from __future__ import annotations

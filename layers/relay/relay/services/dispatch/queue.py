@@ -10,21 +10,27 @@
   with the error instead, so a caller always gets an answer; the DLQ keeps only messages whose
   handling itself failed (the reply could not be sent, the worker crashed or timed out).
 - Every reply carries `RequestMessageId` and `CustomId` attributes for correlation.
+- A message attribute `RelayKeyId` runs the line as that API key (its model allow-list, its
+  usage in `/v1/usage`); a key that does not exist or has expired is an `invalid_api_key` error.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from relay.observability import logger
 from relay.protocol.batch import BatchResponseLine
 from relay.services.dispatch.dispatcher import Dispatched, Dispatcher, invalid_line
+from relay.services.keys.models import Principal
 
 ENTRY_POINT = "sqs"
 REPLY_TO = "ReplyTo"
+# A key id (not the secret: IAM already let the sender in) the line runs as: its model allow-list
+# applies and its usage is recorded under it.
+KEY_ID = "RelayKeyId"
 BATCH_LINE = "RelayBatch"  # relay.services.batches.lines.BATCH_ATTRIBUTE
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's own ceiling
 
@@ -82,11 +88,13 @@ class QueueWorker:
         queues: Queues,
         config: QueueConfig,
         batch_lines: BatchLineHandler | None = None,
+        principals: Callable[[str], Principal | None] | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._queues = queues
         self._config = config
         self._batch_lines = batch_lines
+        self._principals = principals
 
     async def handle(self, record: Mapping[str, Any]) -> None:
         """Answer one SQS record; raises RetryLater to hand it back to the queue."""
@@ -107,7 +115,7 @@ class QueueWorker:
         else:
             if reply_to is not None:
                 reply_url = await asyncio.to_thread(self._queues.url_of, reply_to)
-            outcome = await self._dispatcher.dispatch(body, entry_point=ENTRY_POINT)
+            outcome = await self._run(body, _attribute(record, KEY_ID))
             receives = _receive_count(record)
             if outcome.transient and receives < self._config.max_receives:
                 await asyncio.to_thread(
@@ -123,6 +131,16 @@ class QueueWorker:
                 raise RetryLater(outcome.line.error.message if outcome.line.error else "transient failure")
         # SQS calls block: off the event loop, where the batch's other records are answered.
         await asyncio.to_thread(self._reply, reply_url, record, outcome)
+
+    async def _run(self, body: str, key_id: str | None) -> Dispatched:
+        """The line, as the key the message names (its allow-list and usage) or as no key."""
+        if key_id is None or self._principals is None:
+            return await self._dispatcher.dispatch(body, entry_point=ENTRY_POINT)
+        principal = await asyncio.to_thread(self._principals, key_id)
+        if principal is None:
+            message = f"{KEY_ID} {key_id!r} names no live API key"
+            return invalid_line(_loose_json(body), message, code="invalid_api_key")
+        return await self._dispatcher.dispatch(body, entry_point=ENTRY_POINT, principal=principal)
 
     def _reply(self, url: str, record: Mapping[str, Any], outcome: Dispatched) -> None:
         attributes = {"RequestMessageId": str(record.get("messageId", ""))}
