@@ -21,6 +21,7 @@ import threading
 from typing import Any
 
 from local import functions
+from local.daemons import Daemons, warn_failed
 from local.messaging import EventSource
 
 _log = logging.getLogger("relay.local.delivery")
@@ -58,24 +59,19 @@ def sqs_event(messages: list[dict[str, Any]], source: EventSource, region: str) 
     return {"Records": records}
 
 
-class Delivery:
+class Delivery(Daemons):
     def __init__(self, session: Any, sources: list[EventSource], region: str) -> None:
+        super().__init__()
         self._sqs = session.client("sqs", region_name=region)
         self._sources = sources
         self._region = region
-        self._stopped = threading.Event()
-        self._threads: list[threading.Thread] = []
         self._receiving = {source.queue_url: threading.Lock() for source in sources}
 
     def start(self) -> Delivery:
         for source in self._sources:
             pollers = POLLERS_PER_QUEUE if source.kind == "sqs" else 1
             for n in range(pollers):
-                thread = threading.Thread(
-                    target=self._poll, args=(source,), name=f"deliver-{source.function.name}-{n}", daemon=True
-                )
-                thread.start()
-                self._threads.append(thread)
+                self.spawn(self._poll, (source,), f"deliver-{source.function.name}-{n}")
         return self
 
     def _poll(self, source: EventSource) -> None:
@@ -103,7 +99,7 @@ class Delivery:
         if source.kind == "sqs":
             result = functions.run(source.function, sqs_event(messages, source, self._region))
             if result.get("FunctionError"):
-                self._warn(source, result)
+                warn_failed(_log, result, f"{source.function.name} on an event from {source.queue_arn}")
                 return
             failed = {
                 item["itemIdentifier"] for item in (result["Payload"] or {}).get("batchItemFailures", [])
@@ -114,7 +110,7 @@ class Delivery:
             for message in messages:
                 result = functions.run(source.function, json.loads(message["Body"]))
                 if result.get("FunctionError"):
-                    self._warn(source, result)
+                    warn_failed(_log, result, f"{source.function.name} on an event from {source.queue_arn}")
                 else:
                     done.append(message)
         for start in range(0, len(done), 10):  # DeleteMessageBatch takes ten
@@ -123,20 +119,3 @@ class Delivery:
                 for n, m in enumerate(done[start : start + 10])
             ]
             self._sqs.delete_message_batch(QueueUrl=source.queue_url, Entries=entries)
-
-    @staticmethod
-    def _warn(source: EventSource, result: dict[str, Any]) -> None:
-        error = result["Payload"]
-        _log.warning(
-            "%s failed on an event from %s: %s: %s",
-            source.function.name,
-            source.queue_arn,
-            error.get("errorType"),
-            error.get("errorMessage"),
-        )
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stopped.set()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()

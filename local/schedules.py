@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
 from local import functions
+from local.daemons import Daemons, warn_failed
 from local.template import resources_of_type
 
 _log = logging.getLogger("relay.local.scheduler")
@@ -92,7 +92,7 @@ def create_schedules(
     return created
 
 
-class RateTicker:
+class RateTicker(Daemons):
     """Fires rate schedules on a daemon thread until `stop`.
 
     `interval` replaces every schedule's own period (the local stack's scaler runs every few
@@ -105,21 +105,13 @@ class RateTicker:
             for schedule in schedules
             if schedule.rate_seconds is not None
         ]
-        self._stopped = threading.Event()
-        self._threads: list[threading.Thread] = []
+        super().__init__()
         self.fired: dict[str, int] = {}
 
     def start(self) -> RateTicker:
         for schedule, period in self._due:
             if period and period > 0:
-                thread = threading.Thread(
-                    target=self._run,
-                    args=(schedule, float(period)),
-                    name=f"schedule-{schedule.name}",
-                    daemon=True,
-                )
-                thread.start()
-                self._threads.append(thread)
+                self.spawn(self._run, (schedule, float(period)), f"schedule-{schedule.name}")
         return self
 
     def _run(self, schedule: LocalSchedule, period: float) -> None:
@@ -128,17 +120,4 @@ class RateTicker:
             result = functions.invoke(schedule.target_arn, schedule.input)
             self.fired[schedule.name] = self.fired.get(schedule.name, 0) + 1
             if result.get("FunctionError"):
-                error = result["Payload"]
-                _log.warning(
-                    "schedule %s: %s failed: %s: %s",
-                    schedule.name,
-                    schedule.target_arn,
-                    error.get("errorType"),
-                    error.get("errorMessage"),
-                )
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stopped.set()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()
+                warn_failed(_log, result, f"schedule {schedule.name}: {schedule.target_arn}")
