@@ -36,7 +36,8 @@ CHATS = [
 ] * 3
 PROMPT = "The capital of france is"
 QUESTION = [{"role": "user", "content": "capital of france?"}]
-CONVERSATIONS = [QUESTION, [{"role": "user", "content": PROMPT}]]
+# A chat conversation goes through the chat template; /v1/completions sends its prompt as it is.
+CONVERSATIONS: list[Any] = [QUESTION, PROMPT]
 TOKENS = 8
 ENDED = ("Failed", "TimedOut", "Cancelled", "Terminated")
 
@@ -56,7 +57,10 @@ else:
     model = AutoModelForCausalLM.from_pretrained(checkpoint)
 answers = []
 for messages in conversations:
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if isinstance(messages, str):
+        text = messages
+    else:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     ids = tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
     out = model.eval().generate(ids, max_new_tokens=tokens, do_sample=False)
     answers.append(tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True))
@@ -104,8 +108,7 @@ def _download(prefix: str, into: Path) -> Path:
 
 
 def _reference(project: str, job: str, checkpoint: int, tmp: Path) -> list[str]:
-    """The checkpoint's greedy answers to QUESTION and to PROMPT (which /v1/completions sends as
-    one user message)."""
+    """The checkpoint's greedy answers to QUESTION (chat) and to PROMPT (a raw completion)."""
     weights = _download(
         f"{training_prefix(project, job)}checkpoints/checkpoint-{checkpoint}/", tmp / "checkpoint"
     )
