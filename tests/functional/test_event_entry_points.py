@@ -296,3 +296,27 @@ def test_a_message_naming_a_team_key_runs_as_that_key(
     usage = client.get("/v1/usage", params={"group_by": "key"}, headers=auth).json()["data"]
     mine = [row for row in usage if row.get("key_id") == key_id]
     assert mine and mine[0]["input_tokens"] > 0  # the answered line's tokens are that key's usage
+
+
+def test_the_s3_sample_event_run_through_the_function_answers_its_object(names: dict[str, str]) -> None:
+    """events/triggers/s3-object-created.json, as `sam local invoke` would send it (bucket made local)."""
+    from local import functions
+
+    s3 = boto3.client("s3")
+    event = sample("s3-object-created.json")
+    event["detail"]["bucket"]["name"] = names["Bucket"]
+    key = event["detail"]["object"]["key"]
+    s3.put_object(Bucket=names["Bucket"], Key=key, Body=(json.dumps(chat_line("s-1")) + "\n").encode())
+    answer = functions.invoke("relay-local-requestseventsfunction", event)
+    assert "FunctionError" not in answer, answer
+    assert answer["Payload"] == {"output_key": "batch/output/tickets.jsonl", "error_key": None, "total": 1}
+    body = s3.get_object(Bucket=names["Bucket"], Key="batch/output/tickets.jsonl")["Body"].read()
+    assert json.loads(body)["custom_id"] == "s-1"
+
+
+def test_the_sqs_sample_event_run_through_the_function_reports_no_failures(names: dict[str, str]) -> None:
+    from local import functions
+
+    answer = functions.invoke("relay-local-requestsqueuefunction", sample("sqs-request.json"))
+    assert "FunctionError" not in answer, answer
+    assert answer["Payload"] == {"batchItemFailures": []}
