@@ -41,7 +41,7 @@ from typing import Any
 import boto3
 
 from local.emulators import sagemaker_runtime, sagemaker_training
-from local.emulators.server import Request, Response, Router
+from local.emulators.server import Request, Response, Router, json_call, json_error
 from local.emulators.serving import api, components_api, models_api, process
 from local.emulators.serving.hosting import Endpoint, Hosting, arn, run
 from local.emulators.serving.metrics import Metrics
@@ -65,23 +65,17 @@ class SageMakerHostingEmulator:
         }
 
     def handle(self, request: Request) -> Response:
-        target = request.headers.get("x-amz-target", "")
-        operation = (
-            self.operations.get(target.removeprefix("SageMaker."))
-            if target.startswith("SageMaker.")
-            else None
-        )
-        if operation is None:
+        call = json_call(request, "SageMaker.", self.operations)
+        if call is None:
             return self.fallback(request)
-        try:
-            body = request.json()
-        except ValueError:
-            return api.error("SerializationException", "The request body is not JSON")
+        if isinstance(call, Response):
+            return call
+        operation, body = call
         try:
             with self.hosting.lock:
                 return Response.json(operation(body), headers={"Content-Type": "application/x-amz-json-1.1"})
         except api.ApiError as exc:
-            return api.error(exc.code, exc.message, exc.status)
+            return json_error(exc.code, exc.message, exc.status)
 
     # ------------------------------------------------------------- endpoints
 

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from local.emulators.server import Request, Response, Router
+from local.emulators.server import Request, Response, Router, json_call, json_error
 from local.emulators.training_runner import JobRunner, TrainingJob
 
 ACCOUNT = "123456789012"
@@ -37,11 +37,6 @@ CPU_FAMILIES = (
 NOT_FOUND = "Requested resource not found."
 
 
-def _error(code: str, message: str, status: int = 400) -> Response:
-    # JSON-protocol errors: botocore reads `__type` (and the header, as SageMaker also sends).
-    return Response.json({"__type": code, "message": message}, status, {"x-amzn-ErrorType": code})
-
-
 def is_cpu_instance(instance_type: str) -> bool:
     return instance_type == "local" or instance_type.startswith(CPU_FAMILIES)
 
@@ -56,18 +51,12 @@ class SageMakerTrainingEmulator:
         }
 
     def handle(self, request: Request) -> Response:
-        target = request.headers.get("x-amz-target", "")
-        operation = (
-            self.operations.get(target.removeprefix("SageMaker."))
-            if target.startswith("SageMaker.")
-            else None
-        )
-        if operation is None:
+        call = json_call(request, "SageMaker.", self.operations)
+        if call is None:
             return forward_to_moto(request)
-        try:
-            body = request.json()
-        except ValueError:
-            return _error("SerializationException", "The request body is not JSON")
+        if isinstance(call, Response):
+            return call
+        operation, body = call
         return operation(body)
 
     def create(self, body: dict[str, Any]) -> Response:
@@ -81,12 +70,12 @@ class SageMakerTrainingEmulator:
             "StoppingCondition",
         ):
             if not body.get(field):
-                return _error(
+                return json_error(
                     "ValidationException",
                     f"1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null",
                 )
         if name in self.runners:
-            return _error(
+            return json_error(
                 "ResourceInUse",
                 f"Training job names must be unique within an AWS account and region, and a training job with this name already exists (arn:aws:sagemaker:{_region()}:{ACCOUNT}:training-job/{name})",
             )
@@ -94,14 +83,14 @@ class SageMakerTrainingEmulator:
         if body.get("EnableManagedSpotTraining") and int(stopping.get("MaxWaitTimeInSeconds") or 0) < int(
             stopping.get("MaxRuntimeInSeconds") or 0
         ):
-            return _error(
+            return json_error(
                 "ValidationException",
                 "Invalid MaxWaitTimeInSeconds. It must be present and be greater than or equal to MaxRuntimeInSeconds",
             )
         instance = str(body["ResourceConfig"].get("InstanceType", ""))
         if not is_cpu_instance(instance):
             model = str(body.get("HyperParameters", {}).get("base_model", "this model")).strip('"')
-            return _error(
+            return json_error(
                 "ResourceLimitExceeded",
                 f"The local stack trains on CPU only and has no {instance} (GPU) capacity: {model} cannot train "
                 "locally. Use a CPU base model such as tiny-local, or deploy the stack to AWS.",
@@ -114,7 +103,7 @@ class SageMakerTrainingEmulator:
     def describe(self, body: dict[str, Any]) -> Response:
         runner = self.runners.get(str(body.get("TrainingJobName")))
         if runner is None:
-            return _error("ValidationException", NOT_FOUND)
+            return json_error("ValidationException", NOT_FOUND)
         job, request = runner.job, runner.job.request
         with job.lock:
             described: dict[str, Any] = {
@@ -149,9 +138,9 @@ class SageMakerTrainingEmulator:
     def stop(self, body: dict[str, Any]) -> Response:
         runner = self.runners.get(str(body.get("TrainingJobName")))
         if runner is None:
-            return _error("ValidationException", NOT_FOUND)
+            return json_error("ValidationException", NOT_FOUND)
         if runner.job.status != "InProgress":
-            return _error(
+            return json_error(
                 "ValidationException",
                 f"The request was rejected because the training job is in status {runner.job.status}.",
             )
@@ -171,7 +160,7 @@ def forward_to_moto(request: Request) -> Response:
     """Any other SageMaker call goes to moto, which the local stack serves at AWS_ENDPOINT_URL."""
     base = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")
     if not base:
-        return _error("InternalFailure", "AWS_ENDPOINT_URL is not set; no moto server to forward to", 500)
+        return json_error("InternalFailure", "AWS_ENDPOINT_URL is not set; no moto server to forward to", 500)
     headers = {k: v for k, v in request.headers.items() if k not in ("host", "content-length", "connection")}
     forwarded = urllib.request.Request(  # noqa: S310 - loopback moto
         base + request.path, data=request.body, headers=headers, method=request.method

@@ -11,11 +11,13 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
+
+Operation = TypeVar("Operation")
 
 
 @dataclass
@@ -62,6 +64,28 @@ def aws_error(status: int, code: str, message: str) -> Response:
         status,
         {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/com.amazon.bedrock/"},
     )
+
+
+def json_error(code: str, message: str, status: int = 400) -> Response:
+    """An error as JSON-protocol AWS services (SageMaker) send it: botocore reads `__type`,
+    and the header, which SageMaker also sends."""
+    return Response.json({"__type": code, "message": message}, status, {"x-amzn-ErrorType": code})
+
+
+def json_call(
+    request: Request, prefix: str, operations: Mapping[str, Operation]
+) -> tuple[Operation, dict[str, Any]] | Response | None:
+    """The operation an `x-amz-target` of `prefix` names and the request's JSON body; None when
+    the target is not one of `operations` (the caller passes the request on), a
+    SerializationException when the body is not JSON."""
+    target = request.headers.get("x-amz-target", "")
+    operation = operations.get(target.removeprefix(prefix)) if target.startswith(prefix) else None
+    if operation is None:
+        return None
+    try:
+        return operation, request.json()
+    except ValueError:
+        return json_error("SerializationException", "The request body is not JSON")
 
 
 Handler = Callable[[Request], Response | StreamResponse]

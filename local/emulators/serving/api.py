@@ -1,4 +1,4 @@
-"""What every hosting operation shares: AWS's JSON error shape and messages, name rules, listing."""
+"""What every hosting operation shares: AWS's error messages, name rules, listing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from local.emulators.server import Response
 from local.emulators.serving.hosting import Record, arn
 
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -24,11 +23,6 @@ class ApiError(Exception):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
-
-
-def error(code: str, message: str, status: int = 400) -> Response:
-    # JSON-protocol errors: botocore reads `__type` (and the header, as SageMaker also sends).
-    return Response.json({"__type": code, "message": message}, status, {"x-amzn-ErrorType": code})
 
 
 def invalid(message: str) -> ApiError:
