@@ -18,7 +18,7 @@ from relay.services.limits.dynamodb import DynamoDBLimitCounters
 from relay.services.limits.leases import MAX_SLOTS
 from relay.services.limits.models import Limits
 from relay.services.limits.repository import InMemoryLimitCounters, LimitCounters
-from relay.services.limits.service import Limiter, QuotaExceededError
+from relay.services.limits.service import Admission, Limiter, QuotaExceededError
 from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
@@ -45,6 +45,12 @@ def counters(request: pytest.FixtureRequest) -> LimitCounters:
     if request.param == "memory":
         return InMemoryLimitCounters()
     return DynamoDBLimitCounters(AtomicWrites(request.getfixturevalue("moto_table")), "relay")
+
+
+def finish(limiter: Limiter, admission: Admission, tokens: int) -> None:
+    """What the HTTP layer does as a response ends: charge its tokens, then settle them."""
+    limiter.charge(admission, tokens)
+    limiter.settle(admission, tokens)
 
 
 def key(**policy: Any) -> Principal:
@@ -90,8 +96,8 @@ def test_tokens_per_minute_count_after_the_response(counters: LimitCounters) -> 
     assert first is not None
     second = limiter.admit(principal)  # in flight before the first one's tokens are known
     assert second is not None
-    limiter.settle(first, 70)
-    limiter.settle(second, 40)  # the in-flight request finishes: 110 of 100
+    finish(limiter, first, 70)
+    finish(limiter, second, 40)  # the in-flight request finishes: 110 of 100
     with pytest.raises(RateLimitError) as refused:
         limiter.admit(principal)
     assert refused.value.headers["x-ratelimit-remaining-tokens"] == "0"
@@ -106,7 +112,7 @@ def test_budget_refuses_until_the_utc_day_rolls(counters: LimitCounters) -> None
     principal = key(token_budget=TokenBudget(limit=500, period="day"))
     crossing = limiter.admit(principal)
     assert crossing is not None
-    limiter.settle(crossing, 600)  # the request that crosses the line completed
+    finish(limiter, crossing, 600)  # the request that crosses the line completed
     clock.now += 61  # another minute, same day: the budget still holds
     with pytest.raises(QuotaExceededError) as refused:
         limiter.admit(principal)
@@ -125,7 +131,7 @@ def test_monthly_budget_carries_across_days_and_rolls_with_the_month(counters: L
     principal = key(token_budget=TokenBudget(limit=1000, period="month"))
     admitted = limiter.admit(principal)
     assert admitted is not None
-    limiter.settle(admitted, 1000)
+    finish(limiter, admitted, 1000)
     clock.now = calendar.timegm((2026, 12, 31, 8, 0, 0))  # the next day, same month
     with pytest.raises(QuotaExceededError):
         limiter.admit(principal)
@@ -143,7 +149,7 @@ def test_tokens_settled_after_the_minute_rolled_still_count_toward_the_budget(
     assert slow is not None
     clock.now += 60
     assert limiter.admit(principal) is not None  # a new minute rolls the window
-    limiter.settle(slow, 150)  # the slow one ends in the new minute
+    finish(limiter, slow, 150)  # the slow one ends in the new minute
     with pytest.raises(QuotaExceededError):
         limiter.admit(principal)
 
@@ -201,12 +207,14 @@ class Counting:
     def __init__(self, inner: LimitCounters) -> None:
         self.inner = inner
         self.writes = 0
+        self.token_writes = 0
 
     def admit(self, key_id: str, limits: Limits) -> Any:
         self.writes += 1
         return self.inner.admit(key_id, limits)
 
     def add_tokens(self, *args: Any) -> Any:
+        self.token_writes += 1
         return self.inner.add_tokens(*args)
 
 
@@ -220,10 +228,13 @@ def test_far_from_the_limits_an_instance_admits_from_its_lease_without_writes(
     for _ in range(200):
         admission = limiter.admit(principal)
         assert admission is not None
-        limiter.settle(admission, 50)
+        finish(limiter, admission, 50)
     # The first write learns the counters, the second the tokens per request; then 32 at a time.
     assert counting.writes <= 2 + 200 // MAX_SLOTS + 1
-    assert counters.admit("k1", limiter.limits(principal.policy, clock.now)).requests > 200  # type: ignore[arg-type]
+    assert counting.token_writes <= counting.writes  # tokens ride along once per lease
+    limiter.flush()  # what shutdown does: nothing charged stays unwritten
+    shared = counters.admit("k1", limiter.limits(principal.policy, clock.now))  # type: ignore[arg-type]
+    assert shared.requests > 200 and shared.period_tokens == 200 * 50
 
 
 def test_two_instances_near_the_limit_write_every_request_and_admit_exactly_the_limit(

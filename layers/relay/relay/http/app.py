@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 import relay
 from relay.http.errors import install_error_handlers
+from relay.http.metering import flushing_lifespan
 from relay.http.middleware import RequestContextMiddleware
 from relay.http.security import AuthGate
 from relay.services.container import Services
@@ -89,6 +90,7 @@ def create_app(routers: Sequence[APIRouter], services: Services | None = None) -
     # Added first, so it runs inside the request context: refused requests still get an id and a log line.
     app.add_middleware(AuthGate, routes=[route for router in routers for route in router.routes])
     app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
+    app.router.lifespan_context = flushing_lifespan(app.router.lifespan_context, services)
     return app
 
 

@@ -11,6 +11,10 @@ off the response path but in the same invocation, so a frozen Lambda loses nothi
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +27,8 @@ from relay.services.keys.models import Principal
 from relay.services.limits.service import Admission
 from relay.services.usage import meter as usage_meter
 from relay.services.usage.meter import RequestMeter
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[Any]]
 
 # Routes that call a model. Control routes and reads of stored objects are not metered.
 INFERENCE_PATHS = frozenset(
@@ -99,3 +105,19 @@ def _settle(services: Services, meter: RequestMeter, admission: Admission | None
         except RelayError:
             # The usage rows above hold these tokens; only the limit counters run short by them.
             logger.warning("could not add tokens to the limit counters", extra={"key_id": meter.key_id})
+
+
+def flushing_lifespan(inner: Lifespan, services: Services) -> Lifespan:
+    """The app's lifespan, then at shutdown the tokens charged here and not yet written."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        async with inner(app) as state:
+            yield state
+        if "limiter" in services.__dict__:  # never built: nothing was charged
+            try:
+                await run_in_threadpool(services.limiter.flush)
+            except RelayError:
+                logger.warning("could not write the charged tokens to the limit counters at shutdown")
+
+    return lifespan

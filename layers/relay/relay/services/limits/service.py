@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from relay.errors import RateLimitError
 from relay.services.keys.models import Principal
 from relay.services.keys.policy import KeyPolicy, minute_window, period_bounds
-from relay.services.limits.leases import Lease, lease_size, token_refusal
+from relay.services.limits.leases import FLUSH_SECONDS, Lease, Unsent, lease_size, token_refusal
 from relay.services.limits.models import NO_PERIOD, Counters, LimitReachedError, Limits, Reason
 from relay.services.limits.repository import LimitCounters
 
@@ -74,6 +74,7 @@ class Limiter:
         self._clock = clock
         self._lock = threading.Lock()  # guards the leases; never held across a write
         self._leases: dict[str, Lease] = {}
+        self._unsent: dict[str, list[Unsent]] = {}  # tokens charged here, not yet written
 
     def limits(self, policy: KeyPolicy, now: float) -> Limits:
         window = minute_window(now)
@@ -123,7 +124,8 @@ class Limiter:
         except LimitReachedError as exc:
             self._store(key_id, Lease(policy, limits, 0, exc.counters, exc.reason, average))
             raise _refused(exc.reason, policy, limits, exc.counters, now) from None
-        self._store(key_id, Lease(policy, limits, counters.slots - 1, counters.counters, None, average))
+        lease = Lease(policy, limits, counters.slots - 1, counters.counters, None, average, counters.slots)
+        self._store(key_id, lease)
         return Admission(key_id, policy, limits, counters.counters, now)
 
     def _reserve(self, key_id: str, limits: Limits, slots: int) -> _Reserved:
@@ -136,31 +138,58 @@ class Limiter:
 
     def _store(self, key_id: str, lease: Lease) -> None:
         with self._lock:
+            for entry in self._unsent.get(key_id, []):  # the written counters lack these yet
+                if entry.period == lease.limits.period:
+                    lease.charge(entry.tokens, in_window=entry.window == lease.limits.window)
             self._leases[key_id] = lease
 
     def charge(self, admission: Admission, tokens: int) -> None:
         """Count a request's tokens on this instance at once (no IO), before its last byte is
         sent: the same client's next request here already sees them. `settle` writes them."""
+        if tokens <= 0 or (admission.policy.tpm_limit is None and admission.policy.token_budget is None):
+            return
+        limits = admission.limits
         with self._lock:
             lease = self._leases.get(admission.key_id)
             if lease is not None and lease.policy == admission.policy:
                 lease.charge(tokens)
+            unsent = self._unsent.setdefault(admission.key_id, [])
+            if unsent and unsent[-1].window == limits.window and unsent[-1].period == limits.period:
+                unsent[-1].tokens += tokens
+            else:
+                unsent.append(Unsent(limits.window, limits.period, tokens, self._clock()))
 
     def settle(self, admission: Admission, tokens: int) -> None:
-        """Add a finished request's tokens (off the response path)."""
-        policy = admission.policy
-        if policy.tpm_limit is None and policy.token_budget is None:
-            return
-        limits = admission.limits
-        counters = (
-            self._counters.add_tokens(admission.key_id, limits.window, limits.period, tokens)
-            if tokens > 0
-            else None
-        )
+        """After the response: write the key's charged tokens when due (see `leases.py`), and
+        any other key's that waited `FLUSH_SECONDS`."""
+        now = self._clock()
         with self._lock:
             lease = self._leases.get(admission.key_id)
-            if lease is not None and lease.policy == policy:
-                lease.observe(tokens, counters)
+            if lease is not None and lease.policy == admission.policy:
+                lease.observe(tokens, None)
+            near = lease is None or lease.granted == 1 or lease.slots == 0
+            due = [
+                (key_id, self._unsent.pop(key_id))
+                for key_id, unsent in list(self._unsent.items())
+                if (key_id == admission.key_id and near) or now - unsent[0].since >= FLUSH_SECONDS
+            ]
+        for key_id, unsent in due:
+            self._write(key_id, unsent)
+
+    def flush(self) -> None:
+        """Write every charged token now (at shutdown)."""
+        with self._lock:
+            due, self._unsent = list(self._unsent.items()), {}
+        for key_id, unsent in due:
+            self._write(key_id, unsent)
+
+    def _write(self, key_id: str, unsent: list[Unsent]) -> None:
+        for entry in unsent:
+            counters = self._counters.add_tokens(key_id, entry.window, entry.period, entry.tokens)
+            with self._lock:
+                lease = self._leases.get(key_id)
+                if lease is not None and counters is not None:
+                    lease.observe_counters(counters)
 
 
 @dataclass(frozen=True)
