@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -101,7 +102,7 @@ class Stack:
             "k": Principal(key_id="k", is_admin=False, policy=KeyPolicy())
         }
         self.lines = BatchLines(
-            dispatcher, self.batches, self.store, self.queues, "memory://requests", 1, self.principals.get
+            dispatcher, self.batches, uploads, self.queues, "memory://requests", 1, self.principals.get
         )
         self.peak: dict[str, int] = {}
         self.runner = BatchRunner(
@@ -239,3 +240,19 @@ def test_lines_of_a_revoked_key_fail_without_running() -> None:
     errors = b"".join(stack.files.read_lines_source("k", done.error_file_id)[1]).splitlines()
     assert {json.loads(x)["error"]["code"] for x in errors} == {"invalid_api_key"}
     assert sorted(json.loads(x)["custom_id"] for x in errors) == ["a", "b"]
+
+
+def test_a_line_delivered_twice_is_counted_once() -> None:
+    stack = Stack()
+    batch = stack.batch(jsonl(line("a"), line("b")))
+    stack.runner.run("k", batch.id, remaining=lambda: 900.0)
+    record = stack.batches.get("k", batch.id)
+    stack.batches.items[("k", batch.id)] = replace(record, status="in_progress")  # as if still running
+    attributes = {"RelayBatch": f"k/{batch.id}", "RelayLine": "1", "RelayModel": "m1"}
+    message = {
+        "body": json.dumps(line("a")),
+        "messageAttributes": {k: {"stringValue": v} for k, v in attributes.items()},
+    }
+    stack.store.objects[f"batches/k/{batch.id}/results/00000001.json"] = b"{}"  # the first delivery's result
+    asyncio.run(stack.lines.handle(message))
+    assert stack.batches.get("k", batch.id).completed == record.completed

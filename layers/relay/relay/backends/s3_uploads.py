@@ -20,6 +20,7 @@ from relay.backends.s3 import PresignedPost, sha256_b64
 from relay.errors import ServiceUnavailableError
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+_EXISTS = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ class S3Uploads:
             raise ServiceUnavailableError("The bucket refused the upload; try again", retry_after=1) from exc
         except (ClientError, BotoCoreError) as exc:
             raise_control_error(exc, "PutObject")
+
+    def create(self, key: str, body: bytes, *, content_type: str) -> bool:
+        """Write `key` only if it does not exist yet (If-None-Match: *); False when it already did."""
+        try:
+            self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*"
+            )
+        except ClientError as exc:
+            # 412: it exists; 409: a concurrent conditional write of the same key is under way.
+            if error_code(exc) in _EXISTS:
+                return False
+            raise_control_error(exc, "PutObject")
+        except BotoCoreError as exc:
+            raise_control_error(exc, "PutObject")
+        return True
 
     def presign_post(
         self, key: str, *, size: int, sha256_hex: str, metadata: dict[str, str], ttl: int
@@ -111,3 +127,9 @@ class InMemoryUploads:
 
     def presign_get(self, key: str, *, ttl: int) -> str:
         return f"memory://bucket/{key}?ttl={ttl}"
+
+    def create(self, key: str, body: bytes, *, content_type: str) -> bool:
+        if key in self.objects:
+            return False
+        self.objects[key] = body
+        return True

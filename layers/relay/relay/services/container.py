@@ -498,10 +498,12 @@ class Services:
         from relay.services.batches.lines import BatchLines, key_principals
 
         settings = self.settings
+        from relay.backends.s3_uploads import S3Uploads
+
         return BatchLines(
             self.dispatcher,
             self.batch_repository,
-            self.object_store,
+            S3Uploads(aws.client("s3"), settings.bucket_name),
             self.queues,
             settings.request_queue_url,
             settings.request_retry_delay,

@@ -43,7 +43,9 @@ class Sender(Protocol):
 
 
 class Writer(Protocol):
-    def write(self, key: str, body: bytes, *, content_type: str) -> None: ...
+    def create(self, key: str, body: bytes, *, content_type: str) -> bool:
+        """Write `key` unless it exists; False when it did."""
+        ...
 
 
 def attribute(record: Mapping[str, Any], name: str) -> str | None:
@@ -133,12 +135,16 @@ class BatchLines:
             return
         body = outcome.line.response.body if outcome.line.response is not None else {}
         prompt, completion = usage_tokens(body)
-        await asyncio.to_thread(
-            self._results.write,
+        first = await asyncio.to_thread(
+            self._results.create,
             result_key(owner, batch_id, line),
             outcome.line.model_dump_json().encode(),
             content_type="application/json",
         )
+        if not first:
+            # SQS delivers at least once: a line answered twice is counted once.
+            logger.info("batch line answered again; counted once", extra={"batch_id": batch_id, "line": line})
+            return
         state = "completed" if outcome.line.succeeded else "failed"
         await asyncio.to_thread(self._batches.answered, owner, batch_id, model, state, prompt, completion)
 
