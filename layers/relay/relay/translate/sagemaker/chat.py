@@ -16,7 +16,7 @@ from typing import Any
 
 from relay.errors import BadRequestError
 from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, CompletionUsage
-from relay.translate.sagemaker.stream import set_stream
+from relay.translate.sagemaker.stream import address
 
 # Relay extensions that only Bedrock can honour.
 _BEDROCK_ONLY = ("guardrail_config", "cache_system_prompt")
@@ -50,12 +50,7 @@ def to_container(
         if message.get("role") == "assistant":
             for name in _HISTORY_EXTENSIONS:
                 message.pop(name, None)
-    body.pop("model", None)
-    if served_model:
-        body["model"] = served_model
-    elif flavour == "tgi":
-        body["model"] = TGI_MODEL
-    set_stream(body, stream)
+    address(body, served_model or (TGI_MODEL if flavour == "tgi" else None), stream=stream)
     return body
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from relay.protocol.completions import Completion, CompletionRequest
-from relay.translate.sagemaker.stream import set_stream
+from relay.translate.sagemaker.stream import address
 
 # Flavours whose servers speak OpenAI's completions API on /invocations.
 COMPLETION_FLAVOURS = ("openai",)
@@ -22,10 +22,7 @@ COMPLETION_FLAVOURS = ("openai",)
 
 def to_container_completion(request: CompletionRequest, served_model: str | None, *, stream: bool) -> dict:
     body = request.model_dump(exclude_none=True)
-    body.pop("model", None)
-    if served_model:
-        body["model"] = served_model
-    set_stream(body, stream)
+    address(body, served_model, stream=stream)
     return body
 
 

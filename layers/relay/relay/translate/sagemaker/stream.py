@@ -14,8 +14,13 @@ from typing import Any
 DONE = "[DONE]"
 
 
-def set_stream(body: dict[str, Any], stream: bool) -> None:
-    """The `stream` fields of a body for an OpenAI-compatible container (chat or completions)."""
+def address(body: dict[str, Any], model: str | None, *, stream: bool) -> None:
+    """The `model` and `stream` fields of a body for an OpenAI-compatible container (chat or
+    completions): the client's model id means nothing to the container, so it is replaced by
+    the name the container serves, or left out when it has none."""
+    body.pop("model", None)
+    if model:
+        body["model"] = model
     body["stream"] = stream
     if stream:
         # Always ask for usage; it is passed on only when the client asked for it.
