@@ -90,6 +90,18 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def key_checks(latency: dict[str, dict[str, float]]) -> dict[str, float]:
+    """p50s of the admin key, a stored key without limits and one with limits, and what the limits add."""
+    admin, plain, limited = (latency[n]["p50"] for n in ("relay", "relay-key", "relay-limited"))
+    return {
+        "admin_p50": admin,
+        "unlimited_p50": plain,
+        "limited_p50": limited,
+        "unlimited_added_p50": plain - admin,
+        "limited_added_p50": limited - plain,
+    }
+
+
 def goals(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     """(goal, target, measured, met) — reported, never asserted."""
     out: list[tuple[str, str, str, bool | None]] = []
@@ -123,6 +135,14 @@ def goals(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             out.append((f"Less added latency than LiteLLM ({pct})", "≥ 10x", text, ok))
     else:
         out.append(("Less added latency than LiteLLM", "≥ 10x", "LiteLLM not measured", None))
+    keys = r.get("key_checks")
+    if keys:
+        check(
+            "Stored key without limits vs the admin key (p50)", "≤ 0.3 ms", keys["unlimited_added_p50"], 0.3
+        )
+        check(
+            "Limits' counter write vs a key without limits (p50)", "≤ 0.3 ms", keys["limited_added_p50"], 0.3
+        )
     cold = r.get("cold", {}).get("data plane")
     runs = len(cold["runs"]) if cold else 0
     check(f"Cold import, data plane (median of {runs})", "≤ 300 ms", cold and cold["median_ms"], 300)

@@ -23,6 +23,7 @@ from typing import Any
 
 from bench import footprint, measure, report, servers
 from bench.clients import Direct, OpenAIHttp
+from bench.keys import create_keys
 from bench.measure import StreamSample
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,6 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chunks", type=int, help="content chunks per stream")
     parser.add_argument("--no-litellm", action="store_true", help="measure Relay and the direct call only")
     parser.add_argument("--no-build", action="store_true", help="reuse an existing sam build for sizes")
+    parser.add_argument(
+        "--key-checks",
+        action="store_true",
+        help="also time Relay with a stored key without limits and one with limits (bench/keys.py)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.requests = args.requests or (150 if quick else 2000)
@@ -127,11 +133,23 @@ def run_servers(
             clients[gateway.name].chat("first request")
             results["rss"][f"{gateway.name}_first"] = gateway.peak_rss_mb()
         targets: list[measure.Target] = [Direct(stack.url, servers.MODEL), *clients.values()]
+        keyed = (
+            [
+                OpenAIHttp(name, relay.url, key, servers.MODEL)
+                for name, key in create_keys(info["env"]).items()
+            ]
+            if args.key_checks
+            else []
+        )
 
         step(f"non-streaming: {args.requests} sequential requests per target")
-        latency = measure.sequential_latency(targets, args.requests, warmup=20 if args.quick else 200)
+        latency = measure.sequential_latency(
+            [*targets, *keyed], args.requests, warmup=20 if args.quick else 200
+        )
         samples["latency"] = latency
         results["latency"] = {name: report.summary(values) for name, values in latency.items()}
+        if keyed:
+            results["key_checks"] = report.key_checks(results["latency"])
         direct = results["latency"]["direct"]
         results["added"] = {
             name: {pct: results["latency"][name][pct] - direct[pct] for pct in ("p50", "p90", "p99", "mean")}
