@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
 
 from relay_cli.api import Api, ApiError
 from relay_cli.output import CliError, JsonOption, console, err_console, fields, show, table, when
@@ -175,16 +176,17 @@ def upload(
         raise typer.Exit(1)
 
 
+def dataset_table(datasets: list[dict[str, Any]]) -> Table:
+    """Datasets one a row, as `datasets list` and `projects show` print them."""
+    rows = [(d["id"], d.get("name"), d.get("is_uploaded"), when(d.get("created_at"))) for d in datasets]
+    return table("Datasets", ("id", "name", "uploaded", "created"), rows)
+
+
 @app.command("list")
 def list_(ctx: typer.Context, project_id: str, as_json: JsonOption = False) -> None:
     """The project's datasets."""
     datasets = session_of(ctx).api.get(f"/projects/{project_id}/datasets")
-    rows = [(d["id"], d.get("name"), d.get("is_uploaded"), when(d.get("created_at"))) for d in datasets]
-    show(
-        datasets,
-        as_json,
-        lambda _: console.print(table("Datasets", ("id", "name", "uploaded", "created"), rows)),
-    )
+    show(datasets, as_json, lambda ds: console.print(dataset_table(ds)))
 
 
 @app.command("show")

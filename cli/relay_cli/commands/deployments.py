@@ -6,6 +6,7 @@ import time
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from relay_cli.api import Api
 from relay_cli.output import CliError, JsonOption, console, err_console, fields, show, table, when
@@ -69,16 +70,17 @@ def deploy(
         raise typer.Exit(1)
 
 
+def deployment_table(deployments: list[dict[str, Any]]) -> Table:
+    """Deployments one a row, as `deployments list` and `projects show` print them."""
+    rows = [(d["id"], d.get("name"), d.get("status"), when(d.get("created_at"))) for d in deployments]
+    return table("Deployments", ("id", "name", "status", "created"), rows)
+
+
 @app.command("list")
 def list_(ctx: typer.Context, project_id: str, as_json: JsonOption = False) -> None:
     """The project's deployments."""
     items = session_of(ctx).api.get(f"/projects/{project_id}/deployments")
-    rows = [(d["id"], d.get("name"), d.get("status"), when(d.get("created_at"))) for d in items]
-    show(
-        items,
-        as_json,
-        lambda _: console.print(table("Deployments", ("id", "name", "status", "created"), rows)),
-    )
+    show(items, as_json, lambda ds: console.print(deployment_table(ds)))
 
 
 @app.command("show")

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from relay_cli.api import ApiError
+from relay_cli.commands.datasets import dataset_table
+from relay_cli.commands.deployments import deployment_table
 from relay_cli.output import JsonOption, console, err_console, fields, show, table, when
 from relay_cli.session import session_of
 
@@ -102,10 +104,7 @@ def render_project(project: dict[str, Any]) -> None:
     )
     datasets = project.get("datasets") or []
     if datasets:
-        rows: list[tuple[Any, ...]] = [
-            (d["id"], d.get("name"), d.get("is_uploaded"), when(d.get("created_at"))) for d in datasets
-        ]
-        console.print(table("Datasets", ("id", "name", "uploaded", "created"), rows))
+        console.print(dataset_table(datasets))
     jobs = project.get("training_jobs") or []
     if jobs:
         rows = [
@@ -114,8 +113,7 @@ def render_project(project: dict[str, Any]) -> None:
         console.print(table("Training jobs", ("id", "name", "status", "base model", "progress"), rows))
     deployments = project.get("deployments") or []
     if deployments:
-        rows = [(d["id"], d.get("name"), d.get("status"), when(d.get("created_at"))) for d in deployments]
-        console.print(table("Deployments", ("id", "name", "status", "created"), rows))
+        console.print(deployment_table(deployments))
 
 
 @projects_app.command("create")
