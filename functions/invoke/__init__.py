@@ -1,0 +1,1 @@
+"""The invoke Lambda function (its handler is handler.py; the package marker keeps mypy's module names unique)."""

@@ -1,0 +1,1 @@
+"""The requests queue Lambda function (its handler is handler.py; the package marker keeps mypy's module names unique)."""
