@@ -8,17 +8,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.functional.sagemaker_models import register_all
-
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.usefixtures("sagemaker_models")]
 
 NOVA = "amazon.nova-lite-v1:0"
 HAIKU = "anthropic.claude-3-5-haiku-20241022-v1:0"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models(client: Any, admin_key: str) -> None:
-    register_all(client, {"Authorization": f"Bearer {admin_key}"})
 
 
 def _chat(**fields: Any) -> dict[str, Any]:

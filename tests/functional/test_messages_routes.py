@@ -7,16 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.functional.sagemaker_models import register_all
-
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.usefixtures("sagemaker_models")]
 
 NOVA = "amazon.nova-lite-v1:0"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models(client: Any, admin_key: str) -> None:
-    register_all(client, {"Authorization": f"Bearer {admin_key}"})
 
 
 def events(response: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -8,16 +8,11 @@ from typing import Any
 import pytest
 
 from relay.settings import DEFAULT_MAX_AUDIO_BYTES
-from tests.functional.sagemaker_models import LABELS, register_all
+from tests.functional.sagemaker_models import LABELS
 
-pytestmark = pytest.mark.functional
+pytestmark = [pytest.mark.functional, pytest.mark.usefixtures("sagemaker_models")]
 
 DOCS = ["Berlin is the capital of Germany.", "Paris is the capital of France.", "Bananas are yellow."]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models(client: Any, admin_key: str) -> None:
-    register_all(client, {"Authorization": f"Bearer {admin_key}"})
 
 
 @pytest.mark.parametrize("model", ["cohere.rerank-v3-5:0", "amazon.rerank-v1:0", "emu-rerank/test"])

@@ -8,14 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.functional.sagemaker_models import register_all
-
-pytestmark = pytest.mark.functional
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models(client: Any, admin_key: str) -> None:
-    register_all(client, {"Authorization": f"Bearer {admin_key}"})
+pytestmark = [pytest.mark.functional, pytest.mark.usefixtures("sagemaker_models")]
 
 
 def sse(response: Any) -> list[Any]:
