@@ -14,11 +14,13 @@ from pydantic import BaseModel
 from relay.protocol.batches import CreateBatchRequest
 from relay.protocol.control import CreateKeyRequest, CreateProjectRequest, CreateUploadRequest
 from relay.protocol.files import CreateFileUploadRequest
+from relay.protocol.keys import UpdateKeyRequest
 
 # (method, path) -> (the model the route validates with, whether a body is required)
 JSON_BODIES: dict[tuple[str, str], tuple[type[BaseModel], bool]] = {
     ("post", "/v1/projects"): (CreateProjectRequest, False),
     ("post", "/v1/keys"): (CreateKeyRequest, False),
+    ("patch", "/v1/keys/{key_id}"): (UpdateKeyRequest, True),
     ("post", "/v1/projects/{project_id}/datasets/uploads"): (CreateUploadRequest, True),
     ("post", "/v1/files/uploads"): (CreateFileUploadRequest, True),
     ("post", "/v1/batches"): (CreateBatchRequest, True),
@@ -79,7 +81,13 @@ EXAMPLES: dict[tuple[str, str], Any] = {
     },
     ("post", "/v1/classification"): {"model": "sentiment/dev", "input": ["I love it", "Not great"]},
     ("post", "/v1/projects"): {"name": "support-bot"},
-    ("post", "/v1/keys"): {"name": "ci"},
+    ("post", "/v1/keys"): {
+        "name": "search-team",
+        "allowed_models": ["amazon.nova-*"],
+        "rpm_limit": 600,
+        "token_budget": {"limit": 5000000, "period": "month"},
+    },
+    ("patch", "/v1/keys/{key_id}"): {"rpm_limit": 1200, "tpm_limit": None},
     ("post", "/v1/projects/{project_id}/datasets/uploads"): {
         "size": 52428800,
         "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
@@ -126,6 +134,7 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("/v1/models", "Models"),
     ("/v1/admin", "Admin"),
     ("/v1/keys", "Keys"),
+    ("/v1/usage", "Keys"),
     ("/v1/testing-functions", "Training"),
     ("/v1/engines", "Inference Engines"),
     ("/v1/projects/{project_id}/datasets", "Datasets"),
