@@ -37,7 +37,7 @@ def _documented(model: str) -> dict[str, dict[str, object]]:
         if grpo:
             entry["default_GRPO"] = grpo.group(1)
         if bounds != "—":
-            low, high = bounds.split(" – ")
+            low, high = bounds.split(" \u2013 ")
             entry["minimum"], entry["maximum"] = _number(low), _number(high)
         documented[name.strip("`")] = entry
     if overrides[2] != "—":
