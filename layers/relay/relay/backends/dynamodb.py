@@ -128,6 +128,12 @@ def dynamodb_errors(
         raise_mapped(exc, conflict=conflict, not_found=not_found)
 
 
+def put_new(client: Any, table: str, item: dict[str, Any], *, conflict: str) -> None:
+    """PutItem of an item whose key must be new: ConflictError(`conflict`) when it is taken."""
+    with dynamodb_errors(conflict=conflict):
+        client.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+
 def cancellation_reasons(exc: Exception) -> list[str]:
     """The per-item codes of a cancelled transaction ('None' for items that passed)."""
     response = getattr(exc, "response", None) or {}

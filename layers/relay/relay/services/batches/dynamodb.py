@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from relay.backends.dynamodb import dynamodb_errors, from_item, query_all, to_attribute, to_item
+from relay.backends.dynamodb import dynamodb_errors, from_item, put_new, query_all, to_attribute, to_item
 from relay.errors import ConflictError
 from relay.services.batches import status as statuses
 from relay.services.batches.models import BatchRecord
@@ -70,10 +70,7 @@ class DynamoDBBatchRepository:
             "inflight": record.inflight,
         }
         values.update({name: getattr(record, name) for name in _COUNTERS})
-        with dynamodb_errors(conflict=f"Batch {record.id} already exists"):
-            self._client.put_item(
-                TableName=self._table, Item=to_item(values), ConditionExpression="attribute_not_exists(pk)"
-            )
+        put_new(self._client, self._table, to_item(values), conflict=f"Batch {record.id} already exists")
 
     def get(self, owner: str, batch_id: str) -> BatchRecord | None:
         with dynamodb_errors():

@@ -10,6 +10,7 @@ from relay.backends.dynamodb import (
     ConditionFailed,
     dynamodb_errors,
     from_item,
+    put_new,
     query_all,
     to_attribute,
     to_item,
@@ -218,10 +219,7 @@ class DynamoDBEngineRepository(_Table):
             "gsi1sk": f"{engine.created_at:010d}#{engine.id}",
             **_values(engine),
         }
-        with dynamodb_errors(conflict=f"Engine {engine.id} already exists"):
-            self._client.put_item(
-                TableName=self._table, Item=to_item(values), ConditionExpression="attribute_not_exists(pk)"
-            )
+        put_new(self._client, self._table, to_item(values), conflict=f"Engine {engine.id} already exists")
 
     def get(self, engine_id: str) -> Engine | None:
         with dynamodb_errors():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.backends.dynamodb import dynamodb_errors, from_item, query_all, to_item
+from relay.backends.dynamodb import dynamodb_errors, from_item, put_new, query_all, to_item
 from relay.services.files.models import StoredFile
 from relay.services.files.repository import file_not_found
 
@@ -55,10 +55,7 @@ class DynamoDBFileRepository:
                 "sha256": record.sha256,
             }
         )
-        with dynamodb_errors(conflict=f"File {record.id} already exists"):
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+        put_new(self._client, self._table, item, conflict=f"File {record.id} already exists")
 
     def list(self, owner: str) -> list[StoredFile]:
         with dynamodb_errors():

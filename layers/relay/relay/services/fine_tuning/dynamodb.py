@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from relay.backends.dynamodb import dynamodb_errors, from_item, query_all, to_attribute, to_item
+from relay.backends.dynamodb import dynamodb_errors, from_item, put_new, query_all, to_attribute, to_item
 from relay.services.fine_tuning.models import FineTuningRecord, JobError
 from relay.services.fine_tuning.repository import check_changes, job_not_found
 
@@ -32,10 +32,7 @@ class DynamoDBFineTuningRepository:
 
     def create(self, record: FineTuningRecord) -> None:
         item = to_item({"pk": FINE_TUNING_PK + record.owner, "sk": JOB_SK + record.id, **record.to_values()})
-        with dynamodb_errors(conflict=f"Fine-tuning job {record.id} already exists"):
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+        put_new(self._client, self._table, item, conflict=f"Fine-tuning job {record.id} already exists")
 
     def get(self, owner: str, job_id: str) -> FineTuningRecord | None:
         with dynamodb_errors():

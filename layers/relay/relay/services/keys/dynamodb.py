@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.backends.dynamodb import dynamodb_errors, from_item, query_all, to_attribute, to_item
+from relay.backends.dynamodb import dynamodb_errors, from_item, put_new, query_all, to_attribute, to_item
 from relay.errors import ConflictError
 from relay.services.keys.models import ApiKey
 from relay.services.keys.policy import KeyPolicy, TokenBudget
@@ -96,10 +96,7 @@ class DynamoDBApiKeyRepository:
                 **policy_attributes(key.policy),
             }
         )
-        with dynamodb_errors(conflict=f"API key {key.id} already exists"):
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+        put_new(self._client, self._table, item, conflict=f"API key {key.id} already exists")
 
     def list(self) -> list[ApiKey]:
         with dynamodb_errors():

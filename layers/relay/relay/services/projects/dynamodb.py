@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.backends.dynamodb import dynamodb_errors, from_item, query_all, to_item
+from relay.backends.dynamodb import dynamodb_errors, from_item, put_new, query_all, to_item
 from relay.services.datasets.models import Dataset
 from relay.services.layout import (
     DATASET_SK_PREFIX,
@@ -109,10 +109,7 @@ class DynamoDBProjectRepository(ControlTable):
                 "owner": project.owner,
             }
         )
-        with dynamodb_errors(conflict=f"Project {project.id} already exists"):
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+        put_new(self._client, self._table, item, conflict=f"Project {project.id} already exists")
 
     def get(self, project_id: str) -> Project | None:
         values = self._get(project_pk(project_id), PROJECT_SK)
