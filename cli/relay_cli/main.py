@@ -14,14 +14,14 @@ import typer
 from rich.markup import escape
 
 from relay_cli import __version__
-from relay_cli.commands import chat, datasets, deployments, resources, status, training
+from relay_cli.commands import batches, chat, datasets, deployments, resources, status, training
 from relay_cli.output import CliError, err_console
 from relay_cli.session import Session
 
 app = typer.Typer(
     name="relay",
     help=(
-        "Relay from the terminal: status, models, keys, projects, datasets, training, deployments, chat.\n\n"
+        "Relay from the terminal: status, models, keys, projects, datasets, training, deployments, batches, chat.\n\n"
         "Target: --base-url/--api-key, else --stack-name, else OPENAI_BASE_URL/OPENAI_API_KEY, else a "
         "running `make local` (its .relay-local.json), else RELAY_STACK_NAME."
     ),
@@ -63,6 +63,7 @@ app.command("train")(training.train)
 app.add_typer(training.jobs_app, name="jobs")
 app.command("deploy")(deployments.deploy)
 app.add_typer(deployments.app, name="deployments")
+app.add_typer(batches.app, name="batch")
 app.command("chat")(chat.chat)
 
 

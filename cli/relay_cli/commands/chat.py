@@ -7,18 +7,10 @@ from typing import Annotated, Any
 import typer
 
 from relay_cli.output import CliError, JsonOption, console, emit_json, err_console
+from relay_cli.sdk import openai_error
 from relay_cli.session import session_of
 
 HELP = "Commands: /reset clears the history, /system TEXT sets the system prompt, /exit (or Ctrl-D) leaves."
-
-
-def _openai_error(exc: Exception) -> CliError:
-    """The SDK's APIStatusError carries the server's message; transport errors their own."""
-    body = getattr(exc, "body", None)
-    message = body.get("message") if isinstance(body, dict) else None
-    status = getattr(exc, "status_code", None)
-    text = message or str(exc)
-    return CliError(f"{text} (HTTP {status})" if status else text)
 
 
 def stream_reply(
@@ -52,7 +44,7 @@ def stream_reply(
                 console.print(delta.content, end="", soft_wrap=True, markup=False)
     except openai.OpenAIError as exc:
         console.print()
-        raise _openai_error(exc) from None
+        raise openai_error(exc) from None
     console.print()
     return {
         "content": "".join(content),
