@@ -10,9 +10,10 @@ PORT ?= 8000
 
 .PHONY: local python-version test lint typecheck unit functional e2e infra training bench bench-quick build clean
 
-$(BIN)/.installed: requirements-dev.txt constraints-dev.txt layers/relay/requirements.txt pyproject.toml
+$(BIN)/.installed: requirements-dev.txt requirements-dev-nodeps.txt constraints-dev.txt layers/relay/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints-dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -r requirements-dev-nodeps.txt
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 

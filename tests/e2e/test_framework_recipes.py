@@ -66,6 +66,11 @@ def test_langchain_chat_and_default_embeddings(
     assert namespace["vectors"] == as_text.embed_documents(["Relay speaks OpenAI", "to Amazon Bedrock"])
 
 
-def test_llamaindex_embeddings(environment: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_llamaindex_openai_like_chat_stream_and_embeddings(
+    environment: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     exec(compile(recipe("llamaindex"), "README.md:llamaindex", "exec"), {})  # noqa: S102 - the README's code
-    assert capsys.readouterr().out.split() == ["1024", "1024"]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "Say hello in four words"  # the emulator echoes the prompt
+    assert printed[1] == "Count one two three"  # streamed, then joined
+    assert printed[2].split() == ["1024", "1024"]
