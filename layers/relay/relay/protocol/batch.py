@@ -18,8 +18,9 @@ COMPLETIONS_URL = "/v1/completions"
 EMBEDDINGS_URL = "/v1/embeddings"
 RERANK_URL = "/v1/rerank"
 CLASSIFICATION_URL = "/v1/classification"
+RESPONSES_URL = "/v1/responses"
 # Every url a line may name (the dispatcher serves exactly these), and so every batch endpoint.
-BATCH_URLS = (CHAT_URL, COMPLETIONS_URL, EMBEDDINGS_URL, RERANK_URL, CLASSIFICATION_URL)
+BATCH_URLS = (CHAT_URL, COMPLETIONS_URL, EMBEDDINGS_URL, RERANK_URL, CLASSIFICATION_URL, RESPONSES_URL)
 
 
 class BatchRequestLine(BaseModel):

@@ -19,6 +19,7 @@ from relay.http.security import require_key, services_of
 from relay.http.sse import event_stream_response, named_event
 from relay.protocol.responses import ResponseCreateRequest
 from relay.services.keys.models import Principal
+from relay.services.responses.service import owner_of
 
 router = APIRouter(route_class=JSONBodyRoute)
 
@@ -41,9 +42,9 @@ async def create_response(
 ) -> Response:
     responses = services_of(request).responses
     if body.stream:
-        first, rest = await responses.stream(body, principal.key_id)
+        first, rest = await responses.stream(body, owner_of(principal))
         return event_stream_response(_frames(first, rest))
-    return json_response(await responses.create(body, principal.key_id))
+    return json_response(await responses.create(body, owner_of(principal)))
 
 
 @router.get("/v1/responses/{response_id}")
@@ -51,7 +52,7 @@ async def retrieve_response(
     response_id: str, request: Request, principal: Principal = Depends(require_key)
 ) -> Response:
     service = services_of(request).responses
-    return json_response(await run_in_threadpool(service.get, response_id, principal.key_id))
+    return json_response(await run_in_threadpool(service.get, response_id, owner_of(principal)))
 
 
 @router.delete("/v1/responses/{response_id}")
@@ -59,7 +60,7 @@ async def delete_response(
     response_id: str, request: Request, principal: Principal = Depends(require_key)
 ) -> Response:
     service = services_of(request).responses
-    return json_response(await run_in_threadpool(service.delete, response_id, principal.key_id))
+    return json_response(await run_in_threadpool(service.delete, response_id, owner_of(principal)))
 
 
 @router.get("/v1/responses/{response_id}/input_items")
@@ -73,6 +74,6 @@ async def list_input_items(
 ) -> Response:
     service = services_of(request).responses
     page = await run_in_threadpool(
-        service.input_items, response_id, principal.key_id, limit=limit, order=order, after=after
+        service.input_items, response_id, owner_of(principal), limit=limit, order=order, after=after
     )
     return json_response(page)

@@ -3,6 +3,9 @@
 Each runner parses the line's body with the route's own request model and calls the route's
 own service method, so validation, model resolution, backends and error mapping are the
 routes' and exist once. A batch line has no client to stream to: `stream: true` is refused.
+A `/v1/responses` line honours `store` as the route does: the response is stored under the key
+the line runs as (the batch's, or an SQS message's `RelayKeyId`), or, for a line run as no key,
+under the service's keyless owner (see relay.services.responses.service).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from relay.protocol.classification import ClassificationRequest
 from relay.protocol.completions import CompletionRequest
 from relay.protocol.embeddings import EmbeddingRequest
 from relay.protocol.rerank import RerankRequest
+from relay.protocol.responses import ResponseCreateRequest
+from relay.services.keys import current
+from relay.services.responses.service import owner_of
 
 if TYPE_CHECKING:
     from relay.services.container import Services
@@ -66,10 +72,17 @@ def endpoints(services: Services) -> Mapping[str, Runner]:
     async def classification(body: dict[str, Any]) -> BaseModel:
         return await asyncio.to_thread(services.classification.classify, parse(ClassificationRequest, body))
 
+    async def responses(body: dict[str, Any]) -> BaseModel:
+        request = parse(ResponseCreateRequest, body)
+        _no_stream(request.stream)
+        # The dispatcher binds the line's principal, as the HTTP auth gate binds a request's.
+        return await services.responses.create(request, owner_of(current.current_principal()))
+
     return {
         batch.CHAT_URL: chat,
         batch.COMPLETIONS_URL: completions,
         batch.EMBEDDINGS_URL: embeddings,
         batch.RERANK_URL: rerank,
         batch.CLASSIFICATION_URL: classification,
+        batch.RESPONSES_URL: responses,
     }
