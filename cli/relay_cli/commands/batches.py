@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from relay_cli.batch_wait import TERMINAL, follow
+from relay_cli.batch_wait import TERMINAL, follow, progress_of
 from relay_cli.output import CliError, JsonOption, console, emit_json, err_console, fields, show, table, when
 from relay_cli.sdk import sdk_errors
 from relay_cli.session import session_of
@@ -104,10 +104,13 @@ def list_(
     items = [b.model_dump() for b in page.data]
 
     def render(batches: list[dict[str, Any]]) -> None:
-        rows = [
-            (b["id"], b["status"], b["endpoint"], counts_line(b), when(b.get("created_at"))) for b in batches
-        ]
-        console.print(table("Batches", ("id", "status", "endpoint", "requests", "created"), rows))
+        rows = []
+        for b in batches:
+            _, done, failed, total = progress_of(b)
+            rows.append(
+                (b["id"], b["status"], b["endpoint"], f"{done}/{total}", failed, when(b.get("created_at")))
+            )
+        console.print(table("Batches", ("id", "status", "endpoint", "done", "failed", "created"), rows))
 
     show(items, as_json, render)
 
