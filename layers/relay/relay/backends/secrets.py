@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,18 +24,22 @@ for _name in ("botocore.endpoint", "botocore.parsers"):
 _UNREADABLE = frozenset({"ResourceNotFoundException", "DecryptionFailure", "InvalidRequestException"})
 
 
+@contextmanager
+def _secret_errors(secret_id: str, operation: str, verb: str) -> Iterator[None]:
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        if error_code(exc) in _UNREADABLE:
+            raise ServiceUnavailableError(f"The secret {secret_id} cannot be {verb}", retry_after=5) from exc
+        raise_control_error(exc, operation)
+
+
 def secrets_manager_source(client: Callable[[], Any], secret_id: str) -> Callable[[], str]:
     """A callable that reads the secret's string (the admin key) from Secrets Manager."""
 
     def read() -> str:
-        try:
+        with _secret_errors(secret_id, "GetSecretValue", "read"):
             response = client().get_secret_value(SecretId=secret_id)
-        except (ClientError, BotoCoreError) as exc:
-            if error_code(exc) in _UNREADABLE:
-                raise ServiceUnavailableError(
-                    f"The secret {secret_id} cannot be read", retry_after=5
-                ) from exc
-            raise_control_error(exc, "GetSecretValue")
         return str(response.get("SecretString", ""))
 
     return read
@@ -44,13 +49,7 @@ def secrets_manager_writer(client: Callable[[], Any], secret_id: str) -> Callabl
     """A callable that stores a new value of the secret (the admin key's rotation)."""
 
     def write(value: str) -> None:
-        try:
+        with _secret_errors(secret_id, "PutSecretValue", "written"):
             client().put_secret_value(SecretId=secret_id, SecretString=value)
-        except (ClientError, BotoCoreError) as exc:
-            if error_code(exc) in _UNREADABLE:
-                raise ServiceUnavailableError(
-                    f"The secret {secret_id} cannot be written", retry_after=5
-                ) from exc
-            raise_control_error(exc, "PutSecretValue")
 
     return write
