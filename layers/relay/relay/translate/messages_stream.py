@@ -65,6 +65,20 @@ def _open(state: MessagesStreamState, kind: str, block: dict[str, Any], out: lis
     return state.block
 
 
+# The empty block a thinking or text block opens with; its deltas fill it.
+_EMPTY_BLOCKS: dict[str, dict[str, Any]] = {
+    "thinking": {"type": "thinking", "thinking": "", "signature": ""},
+    "text": {"type": "text", "text": ""},
+}
+
+
+def _fill(state: MessagesStreamState, kind: str, delta: dict[str, Any], out: list[StreamEvent]) -> None:
+    """`delta` into the open block of `kind`, opening one (and closing any other) first."""
+    if state.kind != kind:
+        _open(state, kind, dict(_EMPTY_BLOCKS[kind]), out)
+    out.append(ContentBlockDeltaEvent(index=state.block, delta=delta))
+
+
 def _delta(state: MessagesStreamState, delta: ChoiceDelta, out: list[StreamEvent]) -> None:
     if delta.redacted_reasoning:  # complete in one piece: opened with its data, then closed
         _open(
@@ -72,27 +86,11 @@ def _delta(state: MessagesStreamState, delta: ChoiceDelta, out: list[StreamEvent
         )
         _close(state, out)
     if delta.reasoning_content:
-        if state.kind != "thinking":
-            _open(state, "thinking", {"type": "thinking", "thinking": "", "signature": ""}, out)
-        out.append(
-            ContentBlockDeltaEvent(
-                index=state.block, delta={"type": "thinking_delta", "thinking": delta.reasoning_content}
-            )
-        )
+        _fill(state, "thinking", {"type": "thinking_delta", "thinking": delta.reasoning_content}, out)
     if delta.reasoning_signature:
-        if state.kind != "thinking":
-            _open(state, "thinking", {"type": "thinking", "thinking": "", "signature": ""}, out)
-        out.append(
-            ContentBlockDeltaEvent(
-                index=state.block, delta={"type": "signature_delta", "signature": delta.reasoning_signature}
-            )
-        )
+        _fill(state, "thinking", {"type": "signature_delta", "signature": delta.reasoning_signature}, out)
     if delta.content:
-        if state.kind != "text":
-            _open(state, "text", {"type": "text", "text": ""}, out)
-        out.append(
-            ContentBlockDeltaEvent(index=state.block, delta={"type": "text_delta", "text": delta.content})
-        )
+        _fill(state, "text", {"type": "text_delta", "text": delta.content}, out)
     for call in delta.tool_calls or []:
         if call.id is not None:
             name = call.function.name if call.function else ""
