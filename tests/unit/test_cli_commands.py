@@ -490,6 +490,46 @@ def test_status_without_deployment_routes_says_so(capsys: pytest.CaptureFixture[
     assert code == 0 and "no deployment routes" in out and "tr-1" in out and "qwen-chat/dev" in out
 
 
+def test_status_table_shows_deployment_status_instance_type_and_last_access(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("relay_cli.output.time.time", lambda: 1_700_000_000 + 7200)
+    monkeypatch.setattr("relay_cli.output.console.width", 200)
+    code, out, _ = relay(status_api(deployments=True), "status", capsys=capsys)
+    (row,) = [line for line in out.splitlines() if "caps" in line]
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    assert code == 0 and cells == ["ms-1", "caps", "Deployed", "tiny-local", "ml.g5.xlarge", "2h ago"]
+    assert "Copies: this server does not report them." in out
+
+
+def test_status_shows_copies_where_the_engine_reports_them(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("relay_cli.output.console.width", 200)
+    api = status_api(deployments=True)
+    api.routes["GET /v1/engines/engine-1"] = (
+        200,
+        {"id": "engine-1", "instance_type": "ml.g5.xlarge", "copies": 2},
+    )
+    code, out, _ = relay(api, "status", capsys=capsys)
+    (row,) = [line for line in out.splitlines() if "caps" in line]
+    assert code == 0 and [c.strip() for c in row.split("│")[1:-1]][5:] == ["2", "never"]
+    assert "copies" in out and "does not report" not in out
+
+
+def test_models_lists_deployments_and_fine_tuned_ids_as_the_api_returns_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    served = [
+        {"id": "caps", "type": "chat", "owned_by": "sagemaker", "name": "caps"},
+        {"id": "ft:tiny-local:capitals:ftjob-1", "type": "chat", "owned_by": "sagemaker", "name": None},
+    ]
+    api = FakeApi({"GET /v1/models": (200, {"object": "list", "data": [*MODELS["data"], *served]})})
+    code, out, _ = relay(api, "models", "--type", "chat", "--json", capsys=capsys)
+    ids = [m["id"] for m in json.loads(out)]
+    assert code == 0 and ids[-2:] == ["caps", "ft:tiny-local:capitals:ftjob-1"]
+
+
 def test_deploy_defaults_to_the_last_checkpoint_and_waits(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -46,9 +46,10 @@ def _deployment_row(
         "base_model": detail.get("base_model"),
         "engine_id": engine_id,
         "instance_type": detail.get("instance_type") or engine.get("instance_type"),
-        # Copies are shown only where the server reports them per deployment.
-        "copies": detail.get("copies", detail.get("copy_count")),
-        "last_accessed_at": detail.get("last_access_timestamp") or engine.get("last_access_timestamp"),
+        # Neither the deployment nor the engine detail reports copies today; shown when one does.
+        "copies": detail.get("copies", engine.get("copies")),
+        # The spec keeps the last invocation on the engine, which serves all its deployments.
+        "last_accessed_at": engine.get("last_access_timestamp"),
     }
 
 
@@ -125,6 +126,8 @@ def _render(report: dict[str, Any]) -> None:
         columns: tuple[str, ...] = ("project", "name", "status", "base model", "instance type")
         columns += (("copies",) if copies else ()) + ("last access",)
         console.print(table("Deployments", columns, rows))
+        if not copies:
+            console.print("[dim]Copies: this server does not report them.[/]")
     else:
         console.print("[dim]Deployments: none.[/]")
     jobs = report["training_jobs"]
