@@ -18,6 +18,12 @@ from relay.errors import BadRequestError
 PARAM = "method.reinforcement.grader"
 STRING_CHECK = {"eq": "exact_match", "ilike": "contains_match"}
 TEXT_SIMILARITY = {"rouge_l": "rouge_l", "bleu": "bleu", "fuzzy_match": "sequence_similarity"}
+# Per grader type: the field that picks the comparison, its name in messages, Relay's testing
+# function for each value, and how a refusal lists the values.
+_GRADERS: dict[str, tuple[str, str, dict[str, str], str]] = {
+    "string_check": ("operation", "operation", STRING_CHECK, " or "),
+    "text_similarity": ("evaluation_metric", "metric", TEXT_SIMILARITY, ", "),
+}
 _SAMPLE = re.compile(r"^\{\{\s*sample\.output_text\s*\}\}$")
 _ITEM = re.compile(r"^\{\{\s*item\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
@@ -36,29 +42,19 @@ def reward_of(grader: Any) -> Reward:
     if not isinstance(grader, dict):
         raise _refuse("method.reinforcement.grader is required: a string_check or text_similarity grader")
     kind = grader.get("type")
-    if kind == "string_check":
-        operation = grader.get("operation")
-        function = STRING_CHECK.get(str(operation))
-        if function is None:
-            raise _refuse(
-                f"string_check operation '{operation}' has no Relay testing function; use "
-                f"{' or '.join(STRING_CHECK)}",
-                "operation",
-            )
-    elif kind == "text_similarity":
-        metric = grader.get("evaluation_metric")
-        function = TEXT_SIMILARITY.get(str(metric))
-        if function is None:
-            raise _refuse(
-                f"text_similarity metric '{metric}' has no Relay testing function; use "
-                f"{', '.join(TEXT_SIMILARITY)}",
-                "evaluation_metric",
-            )
-    else:
+    found = _GRADERS.get(kind) if isinstance(kind, str) else None
+    if found is None:
         raise _refuse(
             f"grader type '{kind}' cannot be honoured: Relay rewards GRPO with its testing functions, "
             "so only string_check and text_similarity graders map onto them",
             "type",
+        )
+    field, noun, functions, joiner = found
+    value = grader.get(field)
+    function = functions.get(str(value))
+    if function is None:
+        raise _refuse(
+            f"{kind} {noun} '{value}' has no Relay testing function; use {joiner.join(functions)}", field
         )
     if not _SAMPLE.match(str(grader.get("input", ""))):
         raise _refuse("the grader's input must be {{sample.output_text}} (the sampled answer)", "input")
