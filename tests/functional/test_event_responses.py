@@ -152,6 +152,8 @@ def test_a_responses_batch_completes_with_response_objects_in_its_output_file(sd
         response = openai.types.responses.Response.model_validate(result["response"]["body"])
         assert response.object == "response" and response.status == "completed"
         assert response.output_text and response.usage is not None
+        # Stored for the key that created the batch, as POST /v1/responses stores for its caller.
+        assert sdk.responses.retrieve(response.id).output_text == response.output_text
     (refused,) = [json.loads(x) for x in sdk.files.content(done.error_file_id).text.splitlines()]
     assert refused["custom_id"] == "b-bad"
     assert refused["response"]["status_code"] == 404
