@@ -163,3 +163,50 @@ def test_chat_one_message(cli_env: dict[str, str]) -> None:
     assert reply["usage"]["total_tokens"] > 0
     missing = relay(cli_env, "chat", "no-such-model", "-m", "hi", check=False)
     assert missing.returncode == 1 and "HTTP 404" in missing.stderr
+
+
+def batch_line(custom_id: str, model: str = "amazon.nova-lite-v1:0") -> str:
+    body = {"model": model, "messages": [{"role": "user", "content": f"question {custom_id}"}]}
+    return json.dumps({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body})
+
+
+def test_batch_submit_wait_and_results(cli_env: dict[str, str], tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    lines = [batch_line(f"q-{n}") for n in range(3)] + [batch_line("q-bad", model="no-such-model")]
+    requests.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["batch", "submit", str(requests), "--endpoint", "/v1/chat/completions"]
+    submitted = relay(cli_env, *args, "--metadata", "run=cli-e2e", "--wait", "--json")
+    batch = json.loads(submitted.stdout)
+    assert batch["status"] == "completed" and batch["metadata"] == {"run": "cli-e2e"}
+    assert batch["request_counts"] == {"completed": 3, "failed": 1, "total": 4}
+    progress = [line for line in submitted.stderr.splitlines() if line.startswith(f"{batch['id']}: ")]
+    assert progress[-1] == f"{batch['id']}: completed 4/4 requests (1 failed)"
+
+    output = as_json(cli_env, "batch", "results", batch["id"])
+    assert sorted(r["custom_id"] for r in output) == ["q-0", "q-1", "q-2"]
+    assert all(r["response"]["body"]["choices"][0]["message"]["content"] for r in output)
+    errors_file = tmp_path / "errors.jsonl"
+    written = as_json(cli_env, "batch", "results", batch["id"], "--errors", "-o", str(errors_file))
+    assert written["file_id"] == batch["error_file_id"] and written["lines"] == 1
+    (error,) = [json.loads(x) for x in errors_file.read_text(encoding="utf-8").splitlines()]
+    assert error["custom_id"] == "q-bad" and error["response"]["status_code"] == 404
+
+    human = relay(cli_env, "batch", "show", batch["id"]).stdout
+    assert batch["output_file_id"] in human and "completed" in human
+    assert batch["id"] in [b["id"] for b in as_json(cli_env, "batch", "list")]
+
+
+def test_batch_refusals(cli_env: dict[str, str], tmp_path: Path) -> None:
+    malformed = tmp_path / "malformed.jsonl"
+    malformed.write_text(batch_line("a") + "\n{not json\n", encoding="utf-8")
+    args = ["batch", "submit", str(malformed), "--endpoint", "/v1/chat/completions", "--wait"]
+    failed = relay(cli_env, *args, check=False)
+    assert (
+        failed.returncode == 1
+        and " failed: " in failed.stdout
+        and "line 2: invalid_json_line" in failed.stdout
+    )
+    wrong = relay(cli_env, *args[:3], "--endpoint", "/v1/images/generations", check=False)
+    assert wrong.returncode == 1 and "(HTTP 400)" in wrong.stderr
+    missing = relay(cli_env, "batch", "show", "batch_000000000000000000000000", check=False)
+    assert missing.returncode == 1 and "(HTTP 404)" in missing.stderr

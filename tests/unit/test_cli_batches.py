@@ -258,3 +258,18 @@ def test_list_and_cancel(batch_file: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 0 and "Batch batch_0 is cancelling." in out
     code, out, _ = relay(fake, "batch", "cancel", "batch_0", "--json", capsys=capsys)
     assert json.loads(out)["cancelling_at"] == 1_700_000_100
+
+
+def test_on_a_terminal_the_bar_counts_done_over_total(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    screen = io.StringIO()
+    monkeypatch.setattr(batch_wait, "err_console", Console(file=screen, force_terminal=True, width=120))
+    states = iter([running(1), running(2, 1), {**running(2, 1), "status": "completed"}])
+    first = {"id": "batch_9", "status": "validating", "request_counts": {"total": 0}}
+    last = batch_wait.follow(lambda: {"id": "batch_9", **next(states)}, first)
+    assert last["status"] == "completed"
+    drawn = screen.getvalue()
+    assert "batch_9" in drawn and "3/3" in drawn and "1 failed" in drawn
