@@ -163,7 +163,8 @@ class _Rows:
             report.rows += 1
 
 
-def _text_lines(lines: HashingLines, report: ValidationReport) -> Iterator[tuple[int, str]]:
+def text_lines(lines: HashingLines, report: ValidationReport) -> Iterator[tuple[int, str]]:
+    """Each line as text; a line too long or not UTF-8 is reported and passed over."""
     for number, raw in lines:
         if raw is TOO_LONG:
             report.add(number, "line is too long")
@@ -175,16 +176,20 @@ def _text_lines(lines: HashingLines, report: ValidationReport) -> Iterator[tuple
             report.add(number, str(exc))
 
 
-def _validate_jsonl(lines: Iterator[tuple[int, str]], report: ValidationReport) -> None:
-    rows = _Rows(report)
+def json_lines(lines: Iterable[tuple[int, str]], report: ValidationReport) -> Iterator[tuple[int, Any]]:
+    """Each JSONL line's value; blank lines are skipped, a line that is not JSON is reported."""
     for number, text in lines:
         if not text.strip():
             continue
         try:
-            row = json.loads(text)
+            yield number, json.loads(text)
         except json.JSONDecodeError as exc:
             report.add(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
+
+
+def _validate_jsonl(lines: Iterator[tuple[int, str]], report: ValidationReport) -> None:
+    rows = _Rows(report)
+    for number, row in json_lines(lines, report):
         if not isinstance(row, dict):
             report.add(number, f"expected a JSON object, got {type(row).__name__}")
             continue
@@ -233,7 +238,7 @@ def validate_dataset(chunks: Iterable[bytes], filename: str) -> ValidationReport
     """Validate a dataset in one pass; the report also carries its size and SHA-256."""
     report = ValidationReport()
     lines = HashingLines(chunks)
-    text = _text_lines(lines, report)
+    text = text_lines(lines, report)
     lower = filename.lower()
     if lower.endswith(".csv"):
         _validate_csv(text, report)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from relay.services.datasets.lines import TOO_LONG, HashingLines, decode_line
-from relay.services.datasets.validation import ValidationReport
+from relay.services.datasets.lines import HashingLines
+from relay.services.datasets.validation import ValidationReport, json_lines, text_lines
 
 
 def _row(line: dict[str, Any], field: str) -> dict[str, str] | str:
@@ -47,23 +47,7 @@ def to_prompt_completion(content: bytes, field: str) -> tuple[bytes, ValidationR
     """The rows as JSONL, and a report whose problems name the offending lines."""
     report = ValidationReport(format="prompt_completion")
     rows = []
-    for number, raw in HashingLines([content]):
-        if raw is TOO_LONG:
-            report.add(number, "line is too long")
-            continue
-        assert isinstance(raw, bytes)
-        try:
-            text = decode_line(raw, number)
-        except ValueError as exc:
-            report.add(number, str(exc))
-            continue
-        if not text.strip():
-            continue
-        try:
-            line = json.loads(text)
-        except json.JSONDecodeError as exc:
-            report.add(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
+    for number, line in json_lines(text_lines(HashingLines([content]), report), report):
         row = _row(line, field) if isinstance(line, dict) else "expected a JSON object"
         if isinstance(row, str):
             report.add(number, row)
