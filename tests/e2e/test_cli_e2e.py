@@ -1,6 +1,6 @@
 """The `relay` console script, run as a user runs it, against the app served on loopback on the local stack:
 status from the state file, keys, projects, direct and presigned uploads, a training job watched to
-Success, its loss PNG, a deployment of its checkpoint, chat."""
+Success, its loss PNG, a deployment of its checkpoint, chat, a batch waited on and its results."""
 
 from __future__ import annotations
 
