@@ -101,23 +101,23 @@ def test_tool_round_trip_becomes_tool_calls_and_tool_messages() -> None:
     assert chat.tools is not None and chat.tools[0].function.parameters == {"type": "object"}
 
 
-def test_tool_error_is_marked_and_cache_control_rides_on_the_last_part() -> None:
-    messages: list[dict[str, Any]] = [
+def tool_round(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A user turn, the assistant's call of tool `f` (id `t`), and the user's `tool_result` for it."""
+    return [
         {"role": "user", "content": "go"},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]},
-        {
-            "role": "user",
-            "content": [
-                {
-                    "type": "tool_result",
-                    "tool_use_id": "t",
-                    "content": [{"type": "text", "text": "boom"}],
-                    "is_error": True,
-                    "cache_control": {"type": "ephemeral"},
-                }
-            ],
-        },
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", **result}]},
     ]
+
+
+def test_tool_error_is_marked_and_cache_control_rides_on_the_last_part() -> None:
+    messages = tool_round(
+        {
+            "content": [{"type": "text", "text": "boom"}],
+            "is_error": True,
+            "cache_control": {"type": "ephemeral"},
+        }
+    )
     result = to_chat(request(messages=messages), thinking=False).messages[2]
     assert isinstance(result, ToolMessage) and isinstance(result.content, list)
     assert [p.text for p in result.content] == ["(tool error) ", "boom"]  # type: ignore[union-attr]
@@ -282,21 +282,7 @@ def test_cache_control_on_a_tool_result_is_a_cache_point_after_it() -> None:
     from relay.capabilities.families import family_of
     from relay.translate.bedrock.chat import to_converse
 
-    messages: list[dict[str, Any]] = [
-        {"role": "user", "content": "go"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}]},
-        {
-            "role": "user",
-            "content": [
-                {
-                    "type": "tool_result",
-                    "tool_use_id": "t",
-                    "content": "ok",
-                    "cache_control": {"type": "ephemeral"},
-                }
-            ],
-        },
-    ]
+    messages = tool_round({"content": "ok", "cache_control": {"type": "ephemeral"}})
     model = "us.anthropic.claude-sonnet-4-20250514-v1:0"
     chat = to_chat(request(messages=messages, tools=[WEATHER | {"name": "f"}]), thinking=True)
     kwargs = to_converse(chat, family_of(model), model_id=model)
