@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -44,6 +45,26 @@ def error_from(response: httpx.Response) -> ApiError:
     if not message:
         message = response.text.strip()[:500] or response.reason_phrase
     return ApiError(response.status_code, message, str(code) if code is not None else None)
+
+
+def openai_error(exc: Exception) -> CliError:
+    """The openai SDK's APIStatusError carries the server's message; transport errors their own."""
+    body = getattr(exc, "body", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    status = getattr(exc, "status_code", None)
+    text = message or str(exc)
+    return CliError(f"{text} (HTTP {status})" if status else text)
+
+
+@contextmanager
+def sdk_errors() -> Iterator[None]:
+    """Around openai SDK calls: an OpenAIError leaves as a CliError (main.run prints it, exit 1)."""
+    import openai
+
+    try:
+        yield
+    except openai.OpenAIError as exc:
+        raise openai_error(exc) from None
 
 
 class Api:

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from relay_cli.api import sdk_errors
 from relay_cli.batch_wait import TERMINAL, follow, progress_of
 from relay_cli.output import CliError, JsonOption, console, emit_json, err_console, fields, show, table, when
-from relay_cli.sdk import sdk_errors
 from relay_cli.session import session_of
 
 app = typer.Typer(help="Batches: a JSONL file of requests run in the background.", no_args_is_help=True)

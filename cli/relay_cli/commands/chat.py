@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from relay_cli.api import openai_error
 from relay_cli.output import CliError, JsonOption, console, emit_json, err_console
-from relay_cli.sdk import openai_error
 from relay_cli.session import session_of
 
 HELP = "Commands: /reset clears the history, /system TEXT sets the system prompt, /exit (or Ctrl-D) leaves."
