@@ -12,13 +12,8 @@ from typing import Any
 
 import pytest
 
-from relay.backends.s3 import InMemoryObjectStore
 from relay.errors import BadRequestError, ModelNotFoundError, NotFoundError
 from relay.protocol.fine_tuning import CreateFineTuningJobRequest
-from relay.services.datasets.repository import InMemoryDatasetRepository
-from relay.services.datasets.service import DatasetService
-from relay.services.datasets.uploads import DatasetUploads
-from relay.services.datasets.verification import DatasetVerifier
 from relay.services.deployments.models import Deployment
 from relay.services.files.repository import InMemoryFileRepository
 from relay.services.files.service import FileLimits, FileService
@@ -28,14 +23,9 @@ from relay.services.fine_tuning.results import ResultFiles
 from relay.services.fine_tuning.service import FineTuningService, default_project_id
 from relay.services.fine_tuning.serving import FineTunedModels
 from relay.services.keys.models import Principal
-from relay.services.projects.repository import InMemoryProjectRepository
-from relay.services.projects.service import ProjectService
 from relay.services.training import status as st
 from relay.services.training.models import Checkpoint, LossPoint
-from relay.services.training.repository import InMemoryTrainingJobRepository
-from relay.services.training.service import TrainingService
-from relay.settings import Settings
-from tests.unit.test_training_service import MACHINE, Pipelines, TrainingJobs
+from tests.unit.test_training_service import Stack
 
 pytestmark = pytest.mark.unit
 
@@ -66,30 +56,9 @@ class Deployments:
         return [d for d in self.items if d.project_id == project_id]
 
 
-class World:
+class World(Stack):
     def __init__(self) -> None:
-        self.table = InMemoryProjectRepository()
-        self.objects = InMemoryObjectStore()
-        settings = Settings(table_name="t", bucket_name="b", admin_secret_id="s")
-        projects = ProjectService(self.table, self.objects, clock=lambda: NOW)
-        datasets = InMemoryDatasetRepository(self.table)
-        self.jobs = InMemoryTrainingJobRepository(self.table)
-        dataset_service = DatasetService(
-            projects, datasets, self.jobs, self.objects, settings, clock=lambda: NOW
-        )
-        verifier = DatasetVerifier(datasets, self.objects, settings, clock=lambda: NOW)
-        uploads = DatasetUploads(projects, dataset_service, datasets, verifier, self.objects, settings)
-        self.pipelines, self.sagemaker = Pipelines(), TrainingJobs()
-        self.training = TrainingService(
-            self.jobs,
-            datasets,
-            self.table,
-            self.objects,
-            self.pipelines,
-            self.sagemaker,
-            MACHINE,
-            clock=lambda: NOW,
-        )
+        super().__init__()
         limits = FileLimits(
             inline_max_bytes=10_000, presigned_max_bytes=10_000, inline_download_bytes=10_000, url_ttl=60
         )
@@ -102,7 +71,7 @@ class World:
             self.records,
             self.training,
             self.table,
-            TrainingFiles(self.files, uploads, dataset_service, max_bytes=5_000),
+            TrainingFiles(self.files, self.uploads, self.datasets, max_bytes=5_000),
             ResultFiles(self.files, self.objects),
             clock=lambda: self.clock,
         )

@@ -71,7 +71,9 @@ class TrainingJobs:
         return True
 
 
-class World:
+class Stack:
+    """Projects, datasets and training on the in-memory fakes, Step Functions and SageMaker recorded."""
+
     def __init__(self) -> None:
         self.table = InMemoryProjectRepository()
         self.objects = InMemoryObjectStore()
@@ -98,6 +100,13 @@ class World:
             MACHINE,
             clock=lambda: NOW,
         )
+
+
+class World(Stack):
+    """The stack with one project holding an uploaded dataset."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self.project = self.projects.create("p", K1).id
         self.dataset = self.uploads.upload(self.project, K1, filename="s.jsonl", content=SUMS, name="sums").id
 
