@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Protocol
@@ -10,6 +9,7 @@ from typing import Any, Protocol
 from relay.errors import ConflictError, NotFoundError
 from relay.services.batches import status as statuses
 from relay.services.batches.models import BatchRecord
+from relay.services.owned import InMemoryOwned
 
 
 def batch_not_found(batch_id: str) -> NotFoundError:
@@ -42,23 +42,8 @@ class BatchRepository(Protocol):
         ...
 
 
-class InMemoryBatchRepository:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.items: dict[tuple[str, str], BatchRecord] = {}
-
-    def put(self, record: BatchRecord) -> None:
-        with self._lock:
-            if (record.owner, record.id) in self.items:
-                raise ConflictError(f"Batch {record.id} already exists")
-            self.items[(record.owner, record.id)] = record
-
-    def get(self, owner: str, batch_id: str) -> BatchRecord | None:
-        return self.items.get((owner, batch_id))
-
-    def list(self, owner: str) -> list[BatchRecord]:
-        mine = [b for (o, _), b in self.items.items() if o == owner]
-        return sorted(mine, key=lambda b: (b.created_at, b.id), reverse=True)
+class InMemoryBatchRepository(InMemoryOwned[BatchRecord]):
+    noun = "Batch"
 
     def _current(self, owner: str, batch_id: str) -> BatchRecord:
         found = self.items.get((owner, batch_id))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol
 
-from relay.errors import ConflictError, NotFoundError
+from relay.errors import NotFoundError
 from relay.services.files.models import StoredFile
+from relay.services.owned import InMemoryOwned
 
 
 def file_not_found(file_id: str) -> NotFoundError:
@@ -28,23 +28,8 @@ class FileRepository(Protocol):
         ...
 
 
-class InMemoryFileRepository:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.items: dict[tuple[str, str], StoredFile] = {}
-
-    def get(self, owner: str, file_id: str) -> StoredFile | None:
-        return self.items.get((owner, file_id))
-
-    def put(self, record: StoredFile) -> None:
-        with self._lock:
-            if (record.owner, record.id) in self.items:
-                raise ConflictError(f"File {record.id} already exists")
-            self.items[(record.owner, record.id)] = record
-
-    def list(self, owner: str) -> list[StoredFile]:
-        mine = [f for (o, _), f in self.items.items() if o == owner]
-        return sorted(mine, key=lambda f: (f.created_at, f.id), reverse=True)
+class InMemoryFileRepository(InMemoryOwned[StoredFile]):
+    noun = "File"
 
     def delete(self, owner: str, file_id: str) -> None:
         with self._lock:

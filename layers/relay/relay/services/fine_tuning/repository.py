@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from typing import Any, Protocol
 
-from relay.errors import ConflictError, NotFoundError
+from relay.errors import NotFoundError
 from relay.services.fine_tuning.models import FineTuningRecord
+from relay.services.owned import InMemoryOwned
 
 # The fields that change after create: a refusal, and the result file once the job succeeded.
 UPDATABLE = frozenset({"error", "finished_at", "result_file"})
@@ -39,30 +39,18 @@ def check_changes(changes: dict[str, Any]) -> None:
         raise ValueError(f"fine-tuning records cannot change {sorted(unknown)}")
 
 
-class InMemoryFineTuningRepository:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._records: dict[tuple[str, str], FineTuningRecord] = {}
+class InMemoryFineTuningRepository(InMemoryOwned[FineTuningRecord]):
+    noun = "Fine-tuning job"
 
     def create(self, record: FineTuningRecord) -> None:
-        with self._lock:
-            if (record.owner, record.id) in self._records:
-                raise ConflictError(f"Fine-tuning job {record.id} already exists")
-            self._records[(record.owner, record.id)] = record
-
-    def get(self, owner: str, job_id: str) -> FineTuningRecord | None:
-        return self._records.get((owner, job_id))
-
-    def list(self, owner: str) -> list[FineTuningRecord]:
-        found = [r for (o, _), r in self._records.items() if o == owner]
-        return sorted(found, key=lambda r: (r.created_at, r.id), reverse=True)
+        self.put(record)
 
     def update(self, owner: str, job_id: str, **changes: Any) -> FineTuningRecord:
         check_changes(changes)
         with self._lock:
-            record = self._records.get((owner, job_id))
+            record = self.items.get((owner, job_id))
             if record is None:
                 raise job_not_found(job_id)
             changed = replace(record, **changes)
-            self._records[(owner, job_id)] = changed
+            self.items[(owner, job_id)] = changed
             return changed
