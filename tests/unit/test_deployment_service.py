@@ -107,39 +107,20 @@ class World:
         self.worker = DeploymentWorker(
             lifecycle=lifecycle, resources=resources, scaler=scaler, poll_seconds=1
         )
-        self.checkpoints.add(
-            PROJECT,
-            TrainingJobView(
-                "tr-chat",
-                "Success",
-                "tiny-local",
-                "text-generation",
-                (TrainedCheckpoint(5, "s3://bucket/c5/"),),
-            ),
-            {5: CheckpointFacts(adapter=False)},
-        )
-        self.checkpoints.add(
-            PROJECT,
-            TrainingJobView(
-                "tr-lora",
-                "Success",
-                "tiny-local",
-                "text-generation",
-                (TrainedCheckpoint(2, "s3://bucket/l2/"),),
-            ),
-            {2: CheckpointFacts(adapter=True)},
-        )
-        self.checkpoints.add(
-            PROJECT,
-            TrainingJobView(
+        # Finished jobs with one checkpoint each: merged chat, a LoRA adapter, a classifier.
+        for job_id, task, number, url, facts in (
+            ("tr-chat", "text-generation", 5, "s3://bucket/c5/", CheckpointFacts(adapter=False)),
+            ("tr-lora", "text-generation", 2, "s3://bucket/l2/", CheckpointFacts(adapter=True)),
+            (
                 "tr-cls",
-                "Success",
-                "tiny-local",
                 "classification",
-                (TrainedCheckpoint(4, "s3://bucket/k4/"),),
+                4,
+                "s3://bucket/k4/",
+                CheckpointFacts(adapter=False, labels=("neg", "pos")),
             ),
-            {4: CheckpointFacts(adapter=False, labels=("neg", "pos"))},
-        )
+        ):
+            job = TrainingJobView(job_id, "Success", "tiny-local", task, (TrainedCheckpoint(number, url),))
+            self.checkpoints.add(PROJECT, job, {number: facts})
         self.checkpoints.add(PROJECT, TrainingJobView("tr-busy", "Running", "tiny-local", "text-generation"))
 
     def create(self, **body: Any) -> Any:
