@@ -12,6 +12,7 @@ from relay.backends.worker import InMemoryWorker
 from relay.errors import ModelNotFoundError, ServiceUnavailableError
 from relay.services.reactivation import DeploymentGate
 from relay.targets import SageMakerTarget
+from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
 
@@ -26,14 +27,6 @@ DEPLOYMENT = SageMakerTarget(
     deployment_id="dp-123",
     status="Deployed",
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _gate(worker: InMemoryWorker | None = None, clock: Clock | None = None, **kwargs: Any) -> DeploymentGate:

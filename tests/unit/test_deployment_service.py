@@ -34,6 +34,7 @@ from relay.services.deployments.sources import SourceResolver
 from relay.services.deployments.worker import DeploymentWorker
 from relay.services.keys.models import ADMIN, Principal
 from relay.services.projects.models import Project
+from tests.clock import Clock
 
 pytestmark = pytest.mark.unit
 
@@ -41,14 +42,6 @@ PROJECT = "ms-0123456789abcdef"
 OWNER = Principal(key_id="k-owner", is_admin=False)
 OTHER = Principal(key_id="k-other", is_admin=False)
 EMPTY = {"models": [], "endpoint_configs": [], "endpoints": [], "components": []}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class SchedulePort:
@@ -64,7 +57,7 @@ class SchedulePort:
 
 class World:
     def __init__(self) -> None:
-        self.clock = Clock()
+        self.clock = Clock(1_000_000.0)
         self.names = SageMakerNames("relay-test")
         self.deployments = InMemoryDeploymentRepository({PROJECT})
         self.engines = InMemoryEngineRepository()
