@@ -66,6 +66,11 @@ class ObjectStore(Protocol):
         ...
 
 
+def _gone(key: str) -> ConflictError:
+    """An object a caller was told exists is not there any more (the adapter and the fake alike)."""
+    return ConflictError(f"The object {key} is no longer in the bucket", code="upload_incomplete")
+
+
 def _unavailable(exc: Exception) -> ServiceUnavailableError:
     return ServiceUnavailableError("The dataset bucket could not be reached", retry_after=1)
 
@@ -107,9 +112,7 @@ class S3ObjectStore:
         except ClientError as exc:
             if error_code(exc) in _MISSING:
                 # Gone between the HeadObject that found it and this read.
-                raise ConflictError(
-                    f"The object {key} is no longer in the bucket", code="upload_incomplete"
-                ) from exc
+                raise _gone(key) from exc
             raise_control_error(exc, "GetObject")
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
@@ -196,9 +199,7 @@ class S3ObjectStore:
             )
         except ClientError as exc:
             if error_code(exc) in _MISSING:
-                raise ConflictError(
-                    f"The object {source} is no longer in the bucket", code="upload_incomplete"
-                ) from exc
+                raise _gone(source) from exc
             raise_control_error(exc, "CopyObject")
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
@@ -261,7 +262,7 @@ class InMemoryObjectStore:
 
     def copy(self, source: str, target: str) -> None:
         if source not in self.objects:
-            raise ConflictError(f"The object {source} is no longer in the bucket", code="upload_incomplete")
+            raise _gone(source)
         self.objects[target] = self.objects[source]
         self.checksums[target] = base64.b64encode(hashlib.sha256(self.objects[source]).digest()).decode()
 
