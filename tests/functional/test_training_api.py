@@ -197,27 +197,28 @@ def test_grpo_with_its_defaults_is_accepted_with_a_valid_group(
     client.post(f"/v1/projects/{setup['project']}/training-jobs/{job}/cancel", headers=auth)
 
 
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        (
+            {"parameters": {"learning_rate": 5, "lora_rank": 0, "bogus": 1}},
+            ("parameters.bogus", "parameters.learning_rate", "parameters.lora_rank"),
+        ),
+        (
+            {"train_test_split_ratio": "ten", "rebalance_data": [1], "base_model_option": "x"},
+            ("train_test_split_ratio", "rebalance_data", "base_model_option"),
+        ),
+    ],
+    ids=["parameters", "shape"],
+)
 def test_every_problem_is_listed_with_its_field(
-    client: Any, auth: dict[str, str], setup: dict[str, str]
+    client: Any, auth: dict[str, str], setup: dict[str, str], fields: dict[str, Any], named: tuple[str, ...]
 ) -> None:
-    parameters = {"learning_rate": 5, "lora_rank": 0, "bogus": 1}
     response = client.post(
-        f"/v1/projects/{setup['project']}/training-jobs",
-        json=_body(setup, parameters=parameters),
-        headers=auth,
+        f"/v1/projects/{setup['project']}/training-jobs", json=_body(setup, **fields), headers=auth
     )
     assert response.status_code == 400, response.text
     message = response.json()["error"]
-    for field in ("parameters.bogus", "parameters.learning_rate", "parameters.lora_rank"):
+    for field in named:
         assert field in message, message
     assert "more problem" not in message
-    shape = client.post(
-        f"/v1/projects/{setup['project']}/training-jobs",
-        json=_body(setup, train_test_split_ratio="ten", rebalance_data=[1], base_model_option="x"),
-        headers=auth,
-    )
-    assert shape.status_code == 400, shape.text
-    listed = shape.json()["error"]
-    for field in ("train_test_split_ratio", "rebalance_data", "base_model_option"):
-        assert field in listed, listed
-    assert "more problem" not in listed
