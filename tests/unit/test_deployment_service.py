@@ -427,45 +427,31 @@ def test_engine_operations(world: World) -> None:
     assert world.hosting.resources() == EMPTY and world.engines.items == {}
 
 
-def test_scheduled_engines_get_their_schedules(world: World) -> None:
-    view = world.engine_service.create(
-        CreateEngineRequest.model_validate(
-            {
-                "base_model": "tiny-local",
-                "resource_management_config": {
-                    "management_type": "schedule",
-                    "management_config": {
-                        "timezone": "UTC",
-                        "start_time": "07:00",
-                        "end_time": "19:00",
-                        "days": ["saturday"],
-                    },
+def weekend_schedule(end_time: str) -> CreateEngineRequest:
+    """An engine on tiny-local running Saturdays from 07:00 UTC until `end_time`."""
+    return CreateEngineRequest.model_validate(
+        {
+            "base_model": "tiny-local",
+            "resource_management_config": {
+                "management_type": "schedule",
+                "management_config": {
+                    "timezone": "UTC",
+                    "start_time": "07:00",
+                    "end_time": end_time,
+                    "days": ["saturday"],
                 },
-            }
-        ),
-        OWNER,
+            },
+        }
     )
+
+
+def test_scheduled_engines_get_their_schedules(world: World) -> None:
+    view = world.engine_service.create(weekend_schedule("19:00"), OWNER)
     assert view.engine.task_type == "text-generation" and view.engine.management_type == "schedule"
     stop = world.schedule_port.schedules[f"relay-test-{view.engine.id}-stop"]
     assert stop["payload"]["target"] == "engine" and stop["expression"] == "cron(0 19 ? * SAT *)"
     with pytest.raises(BadRequestError) as caught:
-        world.engine_service.create(
-            CreateEngineRequest.model_validate(
-                {
-                    "base_model": "tiny-local",
-                    "resource_management_config": {
-                        "management_type": "schedule",
-                        "management_config": {
-                            "timezone": "UTC",
-                            "start_time": "07:00",
-                            "end_time": "25:00",
-                            "days": ["saturday"],
-                        },
-                    },
-                }
-            ),
-            OWNER,
-        )
+        world.engine_service.create(weekend_schedule("25:00"), OWNER)
     assert caught.value.param == "resource_management_config.management_config.end_time"
     with pytest.raises(
         BadRequestError, match="serves text-generation, classification, regression, not embedding"
