@@ -56,7 +56,10 @@ async def serve_metered(
     admission: Admission | None = None
     if principal.policy is not None and principal.policy.limited:
         try:
-            admission = await run_in_threadpool(services.limiter.admit, principal)
+            # A lease slot answers on the event loop; only a counter write takes the thread hop.
+            admission = services.limiter.admit_local(principal)
+            if admission is None:
+                admission = await run_in_threadpool(services.limiter.admit, principal)
         except RelayError as exc:
             key_metrics(principal.key_id, [("KeyThrottles", 1)])
             await error_response(scope["path"], exc)(scope, receive, send)

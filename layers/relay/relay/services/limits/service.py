@@ -92,6 +92,27 @@ class Limiter:
             expires_at=expires + _GRACE,
         )
 
+    def admit_local(self, principal: Principal) -> Admission | None:
+        """The admission when this instance's lease answers without IO (a refusal it knows is
+        raised); None when `admit` must write. Cheap enough for the event loop."""
+        policy = principal.policy
+        if policy is None or not policy.limited:
+            return None
+        now = self._clock()
+        limits = self.limits(policy, now)
+        with self._lock:
+            lease = self._leases.get(principal.key_id)
+            if lease is None or not lease.covers(policy, limits):
+                return None
+            # The view only ever undercounts the shared counters, so its refusal stands.
+            refused = lease.refused or token_refusal(lease.view, limits)
+            if refused is not None:
+                raise _refused(refused, policy, limits, lease.view, now)
+            if lease.slots == 0:
+                return None
+            lease.slots -= 1
+            return Admission(principal.key_id, policy, limits, lease.view, now)
+
     def admit(self, principal: Principal) -> Admission | None:
         """None for a key without limits (no IO); else the admission, or a 429 RelayError.
 
@@ -101,6 +122,9 @@ class Limiter:
         policy = principal.policy
         if policy is None or not policy.limited:
             return None
+        local = self.admit_local(principal)
+        if local is not None:
+            return local
         now = self._clock()
         limits = self.limits(policy, now)
         key_id = principal.key_id
@@ -108,14 +132,6 @@ class Limiter:
             lease = self._leases.get(key_id)
             if lease is not None and lease.policy != policy:
                 lease = None  # a PATCH changed the limits: nothing reserved under the old ones counts
-            if lease is not None and lease.covers(policy, limits):
-                # The view only ever undercounts the shared counters, so its refusal stands.
-                refused = lease.refused or token_refusal(lease.view, limits)
-                if refused is not None:
-                    raise _refused(refused, policy, limits, lease.view, now)
-                if lease.slots > 0:
-                    lease.slots -= 1
-                    return Admission(key_id, policy, limits, lease.view, now)
             view = lease.view if lease is not None else None
             average = lease.tokens_per_request if lease is not None else None
         slots = lease_size(limits, view, average)
