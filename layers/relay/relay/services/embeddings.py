@@ -95,11 +95,11 @@ class EmbeddingService:
         if len(vectors) != len(items):
             raise UpstreamError(f"The model returned {len(vectors)} vectors for {len(items)} inputs")
         tokens = sum(count for _, count in results)
+        count_tokens(request.model, input_tokens=tokens)
         if request.target is not None:
             return SimilarityResponse(
                 id=f"emb-{uuid.uuid4().hex[:24]}", response=similarity(vectors[0], vectors[1], request)
             )
-        count_tokens(request.model, input_tokens=tokens)
         data = [
             Embedding(index=i, embedding=encode_base64(v) if request.encoding_format == "base64" else v)
             for i, v in enumerate(vectors)
