@@ -476,3 +476,19 @@ def test_another_keys_deployments_and_engines_are_404(
     assert engine in {e["id"] for e in api.get("/v1/engines", headers=auth).json()}
     assert api.delete(f"/v1/projects/{mine}/deployments/{deployment}", headers=u).status_code == 204
     run(stack, f"{deployment}-delete-1")
+
+
+def test_checkpoints_are_fetched_through_presigned_links(
+    api: Any, auth: dict[str, str], stack: DeploymentServices, project: str
+) -> None:
+    import httpx
+
+    job = trained(stack, project, "classification", labels=["x", "y"])
+    listed = api.get(f"/v1/projects/{project}/training-jobs/{job}/checkpoints", headers=auth)
+    assert listed.status_code == 200, listed.text
+    (checkpoint,) = listed.json()
+    assert checkpoint["checkpoint"] == 5 and not checkpoint["model_download_url"].startswith("s3://")
+    assert set(checkpoint["model_files"]) == {"relay_checkpoint.json", "labels.json"}
+    fetched = httpx.get(checkpoint["model_files"]["labels.json"], timeout=10)
+    assert fetched.status_code == 200 and fetched.json() == {"labels": ["x", "y"]}
+    assert "attachment" in fetched.headers["content-disposition"]

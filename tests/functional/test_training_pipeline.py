@@ -66,9 +66,12 @@ def test_success_path_records_every_status_progress_loss_and_checkpoints(
     checkpoints = client.get(
         f"/v1/projects/{project_id}/training-jobs/{job_id}/checkpoints", headers=auth
     ).json()
-    assert checkpoints and checkpoints[0]["model_download_url"].endswith(
-        f"checkpoint-{checkpoints[0]['checkpoint']}/"
-    )
+    # Presigned links (not bare s3:// URIs) to the checkpoint folder's weights and every file in it.
+    assert checkpoints
+    first = checkpoints[0]
+    assert f"checkpoint-{first['checkpoint']}/" in first["model_download_url"]
+    assert first["model_download_url"].startswith("http") and "X-Amz-Signature" in first["model_download_url"]
+    assert "relay_checkpoint.json" in first["model_files"]
     results = checkpoints[-1]["test_results"]
     assert set(results["aggregated_test_result"]) == {"exact_match", "token_f1"}
     assert all(0.0 <= float(v) <= 1.0 for v in results["aggregated_test_result"].values())

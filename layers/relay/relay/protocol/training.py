@@ -180,7 +180,11 @@ class CheckpointTestResults(BaseModel):
 
 class TrainingJobCheckpoint(BaseModel):
     checkpoint: int
-    model_download_url: str
+    model_download_url: str | None = Field(
+        description="A presigned HTTPS link to the weights file (None when the folder holds none)"
+    )
     test_results: CheckpointTestResults | None = None
     created_at: int
     updated_at: int | None = None
+    # Relay's own field: a checkpoint is a folder, so every file in it gets a presigned link.
+    model_files: dict[str, str] = Field(default_factory=dict)

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     from relay.services.resolver import ModelResolver
     from relay.services.responses.repository import ResponseRepository
     from relay.services.responses.service import ResponsesService
+    from relay.services.training.downloads import CheckpointDownloads
     from relay.services.training.repository import TrainingJobRepository
     from relay.services.training.service import TrainingService
     from relay.services.transcription import TranscriptionService
@@ -620,6 +621,15 @@ class Services:
 
         return TranscriptionService(
             self.resolver, self.sagemaker_runtime, max_audio_bytes=self.settings.max_audio_bytes
+        )
+
+    @cached_property
+    def checkpoint_downloads(self) -> CheckpointDownloads:
+        """Presigned links to checkpoint files (`model_download_url`), as datasets have."""
+        from relay.services.training.downloads import CheckpointDownloads
+
+        return CheckpointDownloads(
+            self.object_store, self.settings.bucket_name, int(self.settings.download_url_ttl)
         )
 
     # --- engines and deployments ---

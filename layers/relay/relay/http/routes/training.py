@@ -19,7 +19,8 @@ from relay.protocol.training import (
 )
 from relay.services.datasets.models import Dataset
 from relay.services.keys.models import Principal
-from relay.services.training.models import Checkpoint, TrainingJob
+from relay.services.training.downloads import CheckpointDownload
+from relay.services.training.models import TrainingJob
 from relay.services.training.service import TrainingJobView
 
 router = APIRouter(
@@ -75,11 +76,13 @@ def job_detail(view: TrainingJobView) -> TrainingJobDetail:
     )
 
 
-def checkpoint_view(checkpoint: Checkpoint) -> TrainingJobCheckpoint:
+def checkpoint_view(download: CheckpointDownload) -> TrainingJobCheckpoint:
+    checkpoint = download.checkpoint
     results = checkpoint.test_results
     return TrainingJobCheckpoint(
         checkpoint=checkpoint.checkpoint,
-        model_download_url=checkpoint.model_download_url,
+        model_download_url=download.url,
+        model_files=download.files,
         test_results=(
             CheckpointTestResults(
                 general_test_result=results.general_test_result,
@@ -155,7 +158,10 @@ async def cancel_training_job(
 async def list_checkpoints(
     project_id: str, training_job_id: str, request: Request, principal: Principal = Depends(require_key)
 ) -> list[TrainingJobCheckpoint]:
-    found = await run_in_threadpool(
-        services_of(request).training.checkpoints, project_id, training_job_id, principal
-    )
-    return [checkpoint_view(c) for c in found]
+    services = services_of(request)
+
+    def downloads() -> list[CheckpointDownload]:
+        found = services.training.checkpoints(project_id, training_job_id, principal)
+        return [services.checkpoint_downloads.links(c) for c in found]
+
+    return [checkpoint_view(d) for d in await run_in_threadpool(downloads)]
