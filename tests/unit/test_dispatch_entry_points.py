@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -31,9 +32,13 @@ async def no_sleep(seconds: float) -> None:
 class Echo:
     """An endpoint that echoes its body, fails on `fail`, refuses `bad`, and counts what is in flight."""
 
-    def __init__(self) -> None:
+    def __init__(self, gate: int = 0) -> None:
         self.in_flight = 0
         self.peak = 0
+        # With a gate, calls wait (up to a second) until that many are in flight at once, so the
+        # peak measures the worker's bound rather than how fast this machine happens to be.
+        self.gate = gate
+        self.opened = asyncio.Event()
 
     async def __call__(self, body: dict[str, Any]) -> Any:
         from pydantic import BaseModel
@@ -44,6 +49,11 @@ class Echo:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
+            if self.in_flight >= self.gate:
+                self.opened.set()
+            if not self.opened.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.opened.wait(), 1.0)
             await asyncio.sleep(0.001)
             if body.get("fail"):
                 raise UpstreamError("boom")
@@ -130,7 +140,7 @@ def test_a_bus_request_is_answered_on_the_bus() -> None:
 
 def test_an_object_batch_streams_lines_with_bounded_concurrency() -> None:
     store = InMemoryObjectStore()
-    echo = Echo()
+    echo = Echo(gate=4)
     body = "\n".join([line(f"l{i}", i=i) for i in range(40)] + ["", line("bad", bad=True), "\xff"]) + "\n"
     store.objects["batch/input/run/one.jsonl"] = body.encode("latin-1")
     worker = ObjectBatchWorker(make_dispatcher(echo), store, InMemoryUploads(store.objects), concurrency=4)
