@@ -89,12 +89,15 @@ async def serve_metered(
     finally:
         usage_meter.unbind(meter_token)
         current.unbind(principal_token)
-        await run_in_threadpool(_settle, services, meter, admission, status)
+        _account(services, meter, status)
+        if admission is not None:
+            await run_in_threadpool(_settle, services, admission, meter.tokens, meter.key_id)
 
 
-def _settle(services: Services, meter: RequestMeter, admission: Admission | None, status: int) -> None:
+def _account(services: Services, meter: RequestMeter, status: int) -> None:
+    """Usage into the buffer and the key's metrics: no IO, so no thread hop."""
     if meter.model is not None or meter.by_model:
-        services.usage.record_quietly(meter)
+        services.usage.record_later(meter)
     tokens = meter.tokens
     values = [("KeyRequests", 1.0), ("KeyTokens", float(tokens))]
     if status == 429:
@@ -102,21 +105,25 @@ def _settle(services: Services, meter: RequestMeter, admission: Admission | None
     elif status >= 400 or status == 0:
         values.append(("KeyErrors", 1.0))
     key_metrics(meter.key_id, values)
-    if admission is not None:
-        try:
-            services.limiter.settle(admission, tokens)
-        except RelayError:
-            # The usage rows above hold these tokens; only the limit counters run short by them.
-            logger.warning("could not add tokens to the limit counters", extra={"key_id": meter.key_id})
+
+
+def _settle(services: Services, admission: Admission, tokens: int, key_id: str) -> None:
+    try:
+        services.limiter.settle(admission, tokens)
+    except RelayError:
+        # The usage rows hold these tokens; only the limit counters run short by them.
+        logger.warning("could not add tokens to the limit counters", extra={"key_id": key_id})
 
 
 def flushing_lifespan(inner: Lifespan, services: Services) -> Lifespan:
-    """The app's lifespan, then at shutdown the tokens charged here and not yet written."""
+    """The app's lifespan, then at shutdown the usage and tokens this process has not yet written."""
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[Any]:
         async with inner(app) as state:
             yield state
+        if "usage" in services.__dict__:  # never built: nothing was metered
+            await run_in_threadpool(services.usage.flush)
         if "limiter" in services.__dict__:  # never built: nothing was charged
             try:
                 await run_in_threadpool(services.limiter.flush)

@@ -184,9 +184,14 @@ class Services:
 
     @cached_property
     def usage(self) -> UsageService:
+        from relay.services.usage.buffer import UsageBuffer
         from relay.services.usage.service import UsageService
 
-        return UsageService(self.usage_repository, lambda: [key.id for key in self.api_keys.list()])
+        return UsageService(
+            self.usage_repository,
+            lambda: [key.id for key in self.api_keys.list()],
+            buffer=UsageBuffer(self.usage_repository),
+        )
 
     @cached_property
     def model_registry(self) -> ModelRegistryRepository:

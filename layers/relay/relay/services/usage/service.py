@@ -15,6 +15,7 @@ from relay.errors import BadRequestError, PermissionDeniedError
 from relay.observability import logger
 from relay.services.keys.models import ADMIN, Principal
 from relay.services.keys.policy import Period, period_bounds, utc_date
+from relay.services.usage.buffer import UsageBuffer
 from relay.services.usage.meter import RequestMeter, UsageCounts
 from relay.services.usage.repository import UsageRecord, UsageRepository
 
@@ -49,16 +50,30 @@ class UsageService:
         usage: UsageRepository,
         key_ids: Callable[[], Iterable[str]],
         clock: Callable[[], float] = time.time,
+        buffer: UsageBuffer | None = None,
     ) -> None:
         self._usage = usage
         self._key_ids = key_ids  # every stored key's id, for an admin's report
         self._clock = clock
+        self._buffer = buffer
 
     def record(self, meter: RequestMeter) -> None:
         """Write a finished request's counters (called after its response went out)."""
         date = utc_date(self._clock())
         for model, counts in meter_rows(meter).items():
             self._usage.add(meter.key_id, date, model, counts)
+
+    def record_later(self, meter: RequestMeter) -> None:
+        """Add the meter to the in-memory sums the buffer writes (no IO); without one, write now."""
+        if self._buffer is None:
+            self.record_quietly(meter)
+            return
+        self._buffer.add(meter.key_id, utc_date(self._clock()), meter_rows(meter))
+
+    def flush(self) -> None:
+        """Write what this process still holds (before a read, and at shutdown)."""
+        if self._buffer is not None:
+            self._buffer.flush()
 
     def record_quietly(self, meter: RequestMeter) -> None:
         """As `record`, but a failure is logged with the counts it could not write, never raised."""
@@ -87,6 +102,7 @@ class UsageService:
         if end - start > MAX_DAYS * 86400:
             raise BadRequestError(f"A report spans at most {MAX_DAYS} days", param="end")
         keys = self._visible_keys(principal, key_id)
+        self.flush()
         first, last = utc_date(start), utc_date(end)
         records = [r for k in keys for r in self._usage.query(k, first, last)]
         return _grouped(records, group_by)
@@ -94,6 +110,7 @@ class UsageService:
     def in_period(self, key_id: str, period: Period) -> tuple[int, int, UsageCounts]:
         """(start, end, totals) of the key's usage in the current UTC day or month."""
         _, start, end = period_bounds(period, self._clock())
+        self.flush()
         total = UsageCounts()
         for record in self._usage.query(key_id, utc_date(start), utc_date(end - 1)):
             for name, value in vars(record.counts).items():
