@@ -124,6 +124,7 @@ def test_base_model_deploys_scales_to_zero_comes_back_and_is_removed(
     assert described["InferenceComponentStatus"] == "InService"
     assert described["RuntimeConfig"]["CurrentCopyCount"] == 1
     assert described["Specification"]["ModelName"] == f"{PREFIX}-{made.id}"
+    assert stack.deployments.detail(project, made.id, ADMIN)[1] == 1  # read through the boto3 adapter
     # idle past its timeout (the clock moved on): the scaler sets the copy count to 0
     later = time.time() + made.inactive_timeout + 120
     stack.deployment_worker.scaler._clock = lambda: later

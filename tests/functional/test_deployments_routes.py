@@ -168,6 +168,9 @@ def test_deploy_call_it_by_name_and_delete(
         detail["task_type"] == "classification" and detail["training_id"] == job and detail["checkpoint"] == 5
     )
     assert detail["base_model"] == "tiny-local" and detail["description"] == "d"
+    assert detail["copies"] == 1
+    listed_deployments = api.get(f"/v1/projects/{project}/deployments", headers=auth).json()
+    assert [set(d) for d in listed_deployments] == [{"id", "name", "status", "created_at"}]
     engine = api.get(f"/v1/engines/{detail['engine_id']}", headers=auth).json()
     assert engine["status"] == "Active" and [d["id"] for d in engine["deployments"]] == [deployment_id]
     assert engine["resource_management_config"] == {
@@ -185,7 +188,7 @@ def test_deploy_call_it_by_name_and_delete(
     run(stack, f"{deployment_id}-delete-1")
     assert stack.hosting.resources() == EMPTY
     gone = api.get(f"/v1/projects/{project}/deployments/{deployment_id}", headers=auth).json()
-    assert gone["status"] == "Terminated"
+    assert gone["status"] == "Terminated" and gone["copies"] is None
 
 
 @pytest.mark.parametrize(
@@ -417,11 +420,17 @@ def test_engine_routes(api: Any, auth: dict[str, str], stack: DeploymentServices
         and detail["deployments"][0]["name"] == name
         and detail["instance_type"] == "ml.m5.xlarge"
     )
+    assert detail["deployments"][0]["copies"] == 1
+    deployment_path = f"/v1/projects/{project}/deployments/{deployment_id}"
+    assert api.get(deployment_path, headers=auth).json()["copies"] == 1
     assert api.post(f"/v1/engines/{engine_id}/deactivate", headers=auth).status_code == 204
     assert api.get(f"/v1/engines/{engine_id}", headers=auth).json()["status"] == "Inactive"
     stack.deployment_worker.handle(stack.invokes.submitted[-1])
     component = stack.hosting.component(f"{PREFIX}-{deployment_id}")
     assert component is not None and component.desired_copies == 0
+    stack.hosting.resources()  # the update settles, as SageMaker's CurrentCopyCount follows
+    assert api.get(deployment_path, headers=auth).json()["copies"] == 0
+    assert api.get(f"/v1/engines/{engine_id}", headers=auth).json()["deployments"][0]["copies"] == 0
     assert api.post(f"/v1/engines/{engine_id}/reactivate", headers=auth).status_code == 204
     run(stack, f"{deployment_id}-reactivate-1")
     error(api.delete(f"/v1/engines/{engine_id}", headers=auth), 409, "conflict")
@@ -456,7 +465,9 @@ def test_another_keys_deployments_and_engines_are_404(
     )
     assert made.status_code == 201, made.text
     deployment = made.json()["id"]
-    engine = api.get(f"/v1/projects/{mine}/deployments/{deployment}", headers=u).json()["engine_id"]
+    pending = api.get(f"/v1/projects/{mine}/deployments/{deployment}", headers=u).json()
+    assert pending["status"] == "Pending" and pending["copies"] is None  # no component yet
+    engine = pending["engine_id"]
     for method, path in [
         ("GET", f"/v1/projects/{mine}/deployments"),
         ("GET", f"/v1/projects/{mine}/deployments/{deployment}"),

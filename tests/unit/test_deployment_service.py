@@ -10,6 +10,7 @@ import pytest
 from relay.backends.worker import InMemoryWorker
 from relay.errors import BadRequestError, ConflictError, NotFoundError, RelayError
 from relay.protocol.deployments import CreateDeploymentRequest, CreateEngineRequest, DeployOnEngineRequest
+from relay.services.deployments.copies import CopyCounts
 from relay.services.deployments.engines import EngineService
 from relay.services.deployments.fakes import (
     InMemoryCheckpoints,
@@ -87,6 +88,7 @@ class World:
                 self.schedule_port, self.names, "arn:aws:lambda:r:1:function:d", "arn:role"
             ),
             names=self.names,
+            copies=CopyCounts(self.hosting, self.names),
         )
         self.engine_service = EngineService(self.service, self.invokes)
         resources = Resources(

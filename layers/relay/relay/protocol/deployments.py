@@ -138,6 +138,16 @@ class DeploymentDetail(BaseModel):
     inactive_timeout: int
     schedule: ScheduleConfig | None = None
     failure_reason: str | None = None
+    # The model copies SageMaker runs now (an adapter's are its base component's); None when
+    # there is no inference component or SageMaker could not be read.
+    copies: int | None = None
+
+
+class EngineDeployment(DeploymentSummary):
+    """A deployment as the engine detail lists it: the spec's summary and its running copies."""
+
+    # Relay's own fields.
+    copies: int | None = None
 
 
 class InferenceEngineSummary(BaseModel):
@@ -158,7 +168,7 @@ class InferenceEngineDetail(BaseModel):
     base_model: str
     task_type: str
     server_type: str
-    deployments: list[DeploymentSummary]
+    deployments: list[EngineDeployment]
     base_model_option: str
     last_access_timestamp: int | None = None
     resource_management_config: ResourceManagementConfig

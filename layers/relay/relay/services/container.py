@@ -680,6 +680,7 @@ class Services:
     @cached_property
     def deployments(self) -> DeploymentService:
         from relay.services.deployments.adapters import TrainingCheckpoints
+        from relay.services.deployments.copies import CopyCounts
         from relay.services.deployments.dynamodb import DynamoDBEngineRepository
         from relay.services.deployments.models import SageMakerNames
         from relay.services.deployments.service import DeploymentService
@@ -697,6 +698,7 @@ class Services:
             lifecycle=self.deployment_lifecycle,
             schedules=self.deployment_schedules,
             names=SageMakerNames(settings.resource_prefix),
+            copies=CopyCounts(self.deployment_hosting, SageMakerNames(settings.resource_prefix)),
         )
 
     @cached_property

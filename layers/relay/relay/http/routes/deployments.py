@@ -28,7 +28,7 @@ def deployment_summary(deployment: Deployment) -> DeploymentSummary:
     )
 
 
-def deployment_detail(deployment: Deployment) -> DeploymentDetail:
+def deployment_detail(deployment: Deployment, copies: int | None) -> DeploymentDetail:
     return DeploymentDetail(
         id=deployment.id,
         name=deployment.name,
@@ -51,6 +51,7 @@ def deployment_detail(deployment: Deployment) -> DeploymentDetail:
         if deployment.schedule
         else None,
         failure_reason=deployment.failure_reason,
+        copies=copies,
     )
 
 
@@ -77,10 +78,10 @@ async def list_deployments(
 async def get_deployment(
     project_id: str, deployment_id: str, request: Request, principal: Principal = Depends(require_key)
 ) -> DeploymentDetail:
-    found = await run_in_threadpool(
-        services_of(request).deployments.get, project_id, deployment_id, principal
+    found, copies = await run_in_threadpool(
+        services_of(request).deployments.detail, project_id, deployment_id, principal
     )
-    return deployment_detail(found)
+    return deployment_detail(found, copies)
 
 
 @router.delete("/{deployment_id}", status_code=204)

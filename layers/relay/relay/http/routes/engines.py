@@ -11,6 +11,7 @@ from relay.protocol.deployments import (
     CreateEngineRequest,
     DeploymentSummary,
     DeployOnEngineRequest,
+    EngineDeployment,
     InferenceEngineDetail,
     InferenceEngineSummary,
     ResourceManagementConfig,
@@ -47,7 +48,10 @@ def engine_detail(view: EngineView) -> InferenceEngineDetail:
         base_model=engine.base_model,
         task_type=engine.task_type,
         server_type=SERVER_TYPE,
-        deployments=[deployment_summary(d) for d in view.deployments],
+        deployments=[
+            EngineDeployment(**deployment_summary(d).model_dump(), copies=view.copies.get(d.id))
+            for d in view.deployments
+        ],
         # An engine hosts its catalogue base model; fine-tuned checkpoints are its deployments.
         base_model_option="pre-trained",
         last_access_timestamp=engine.last_access_timestamp,
@@ -83,7 +87,7 @@ async def list_engines(
 async def get_engine(
     engine_id: str, request: Request, principal: Principal = Depends(require_key)
 ) -> InferenceEngineDetail:
-    view = await run_in_threadpool(services_of(request).engines.get, engine_id, principal)
+    view = await run_in_threadpool(services_of(request).engines.detail, engine_id, principal)
     return engine_detail(view)
 
 

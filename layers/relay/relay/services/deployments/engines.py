@@ -8,7 +8,8 @@ here first, so the data plane answers 503 (or 404) at once.
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from relay.backends.worker import Worker
 from relay.catalogue import base_model
@@ -28,6 +29,8 @@ class EngineView:
     engine: Engine
     status: str
     deployments: builtins.list[Deployment]  # the live ones (not ended)
+    # Running copies by deployment id: read from SageMaker by `detail` only.
+    copies: Mapping[str, int | None] = field(default_factory=dict)
 
 
 class EngineService:
@@ -113,6 +116,11 @@ class EngineService:
 
     def get(self, engine_id: str, principal: Principal) -> EngineView:
         return self._view(self._service.engine(engine_id, principal))
+
+    def detail(self, engine_id: str, principal: Principal) -> EngineView:
+        """The engine with the copies SageMaker runs for each of its deployments."""
+        view = self.get(engine_id, principal)
+        return replace(view, copies=self._service.copies.of(view.deployments))
 
     def deactivate(self, engine_id: str, principal: Principal) -> None:
         view = self.get(engine_id, principal)

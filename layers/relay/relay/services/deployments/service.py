@@ -17,6 +17,7 @@ from relay.errors import BadRequestError, ConflictError, RelayError
 from relay.observability import logger
 from relay.protocol.deployments import CreateDeploymentRequest, DeployOnEngineRequest
 from relay.services.deployments import status as st
+from relay.services.deployments.copies import CopyCounts
 from relay.services.deployments.lifecycle import Lifecycle
 from relay.services.deployments.models import (
     Deployment,
@@ -61,6 +62,7 @@ class DeploymentService:
         lifecycle: Lifecycle,
         schedules: ScheduleSync | None,
         names: SageMakerNames,
+        copies: CopyCounts,
     ) -> None:
         self.deployments = deployments
         self.engines = engines
@@ -69,6 +71,7 @@ class DeploymentService:
         self.lifecycle = lifecycle
         self.schedules = schedules
         self.names = names
+        self.copies = copies
 
     # --- reading ---
 
@@ -86,6 +89,13 @@ class DeploymentService:
         if found is None:
             raise deployment_not_found(deployment_id)
         return found
+
+    def detail(
+        self, project_id: str, deployment_id: str, principal: Principal
+    ) -> tuple[Deployment, int | None]:
+        """The deployment and the copies SageMaker runs for it now (None when unknown)."""
+        found = self.get(project_id, deployment_id, principal)
+        return found, self.copies.of([found])[found.id]
 
     def engine(self, engine_id: str, principal: Principal) -> Engine:
         found = self.engines.get(engine_id)
