@@ -392,6 +392,18 @@ def test_control_plane_only_reads_sagemaker_hosting(template: dict[str, Any]) ->
     assert all(a.startswith(("sagemaker:Describe", "sagemaker:List")) for a in hosting), hosting
 
 
+def test_control_plane_describes_only_the_stacks_inference_components(template: dict[str, Any]) -> None:
+    # Deployment and engine details read each inference component's copy count.
+    grants = [
+        s
+        for s in _allows(template, "ControlPlaneRole")
+        if "sagemaker:DescribeInferenceComponent" in as_list(s["Action"])
+    ]
+    arns = {_sub(r) for s in grants for r in as_list(s["Resource"])}
+    assert SAGEMAKER_ARN + "inference-component/" + PREFIX + "*" in arns
+    assert all(a.startswith(SAGEMAKER_ARN) and a.endswith(PREFIX + "*") for a in arns), arns
+
+
 def test_data_plane_only_hands_reactivation_to_the_deployer(template: dict[str, Any]) -> None:
     lambdas = _granting(template, "DataPlaneRole", "lambda:")
     assert [(as_list(s["Action"]), s["Resource"]) for s in lambdas] == [
