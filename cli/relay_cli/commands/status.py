@@ -46,7 +46,7 @@ def _deployment_row(
         "base_model": detail.get("base_model"),
         "engine_id": engine_id,
         "instance_type": detail.get("instance_type") or engine.get("instance_type"),
-        # Neither the deployment nor the engine detail reports copies today; shown when one does.
+        # The deployment detail reports its component's current copies (None while it has none).
         "copies": detail.get("copies", engine.get("copies")),
         # The spec keeps the last invocation on the engine, which serves all its deployments.
         "last_accessed_at": engine.get("last_access_timestamp"),
