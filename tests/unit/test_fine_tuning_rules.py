@@ -99,3 +99,16 @@ def test_the_resolver_maps_ft_ids_through_the_lookup_and_keeps_its_404() -> None
     with pytest.raises(ModelNotFoundError, match="relay deploy"):
         chat(r, "ft:tiny-local:k1:acc:0123456789abcdef:ckpt-step-1")
     assert chat(r, "llama") == BARE and len(asked) == 2  # other ids never ask
+
+
+def test_job_ids_created_in_one_second_sort_newest_last_by_id() -> None:
+    import time as clock
+
+    from relay.services.fine_tuning.models import is_job_id, new_job_id
+
+    ids = []
+    for _ in range(3):
+        ids.append(new_job_id())
+        clock.sleep(0.002)
+    assert all(is_job_id(i) for i in ids)
+    assert ids == sorted(ids)  # (created_at, id) descending is newest first within a second
