@@ -112,3 +112,18 @@ def test_job_ids_created_in_one_second_sort_newest_last_by_id() -> None:
         clock.sleep(0.002)
     assert all(is_job_id(i) for i in ids)
     assert ids == sorted(ids)  # (created_at, id) descending is newest first within a second
+
+
+def test_file_and_batch_ids_are_time_ordered_and_keep_their_shape() -> None:
+    import time as clock
+
+    from relay.services.batches.models import new_batch_id
+    from relay.services.files.models import is_file_id, new_file_id
+
+    files, batches = [], []
+    for _ in range(3):
+        files.append(new_file_id())
+        batches.append(new_batch_id())
+        clock.sleep(0.002)
+    assert all(is_file_id(f) for f in files) and files == sorted(files)
+    assert all(len(b) == len("batch_") + 24 for b in batches) and batches == sorted(batches)

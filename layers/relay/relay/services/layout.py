@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
 PROJECT_PREFIX = "ms-"
 DATASET_PREFIX = "ds-"
@@ -49,6 +50,13 @@ DEPLOYMENT_SK_PREFIX = "DEPLOYMENT#"
 CHECKPOINT_SK_PREFIX = "CHECKPOINT#"
 
 _ID_BODY = re.compile(r"^[a-z0-9]{16}$")
+
+
+def ordered_token(width: int) -> str:
+    """`width` hex digits: the time in milliseconds (11 digits), then random ones. Records listed
+    by (`created_at` in seconds, id) then come newest first even within one second."""
+    random_digits = width - 11
+    return f"{time.time_ns() // 1_000_000:011x}{secrets.token_hex((random_digits + 1) // 2)[:random_digits]}"
 
 
 def new_id(prefix: str) -> str:

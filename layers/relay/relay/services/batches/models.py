@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
+
+from relay.services.layout import ordered_token
 
 BATCH_PREFIX = "batch_"
 COMPLETION_WINDOW_SECONDS = 24 * 3600
 
 
 def new_batch_id() -> str:
-    return BATCH_PREFIX + secrets.token_hex(12)
+    return BATCH_PREFIX + ordered_token(24)
 
 
 def results_prefix(owner: str, batch_id: str) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
+
+from relay.services.layout import ordered_token
 
 FILE_PREFIX = "file-"
 FILES_S3_PREFIX = "files/"
 
 
 def new_file_id() -> str:
-    return FILE_PREFIX + secrets.token_hex(12)
+    return FILE_PREFIX + ordered_token(24)
 
 
 def is_file_id(value: str) -> bool:

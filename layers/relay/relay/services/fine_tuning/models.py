@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
-import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from relay.services.layout import ordered_token
 
 JOB_PREFIX = "ftjob-"
 FINE_TUNED_PREFIX = "ft:"
@@ -23,9 +23,8 @@ _CHECKPOINT = re.compile(rf"^{CHECKPOINT_MARK}(\d+)$")
 
 
 def new_job_id() -> str:
-    """The creation time in milliseconds (11 hex digits), then 20 random bits: jobs created in the
-    same second (`created_at`) still list newest first, as OpenAI lists them."""
-    return f"{JOB_PREFIX}{time.time_ns() // 1_000_000:011x}{secrets.token_hex(3)[:5]}"
+    """Time-ordered, so jobs created in the same second still list newest first, as OpenAI's do."""
+    return JOB_PREFIX + ordered_token(16)
 
 
 def is_job_id(value: str) -> bool:
