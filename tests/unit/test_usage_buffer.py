@@ -62,3 +62,18 @@ def test_the_background_thread_writes_within_its_interval() -> None:
     while ("k", "2026-12-01", "m") not in usage.items and time.monotonic() < deadline:
         time.sleep(0.01)
     assert usage.items[("k", "2026-12-01", "m")] == UsageCounts(requests=1)
+
+
+def test_a_row_that_keeps_failing_is_dropped_after_its_attempts() -> None:
+    from relay.services.usage.buffer import MAX_ATTEMPTS
+
+    usage = Flaky(failures=10**6)
+    buffer = UsageBuffer(usage, interval=3600)
+    buffer.add("k", "2026-12-01", {"m" * 5000: UsageCounts(requests=1)})
+    for _ in range(MAX_ATTEMPTS - 1):
+        buffer.flush()
+        assert buffer.pending() == 1
+    buffer.flush()
+    assert buffer.pending() == 0 and usage.writes == MAX_ATTEMPTS
+    buffer.flush()
+    assert usage.writes == MAX_ATTEMPTS  # nothing left to retry

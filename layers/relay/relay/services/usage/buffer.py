@@ -6,7 +6,8 @@ request's meter here (no IO) and one thread writes the sums, one `ADD` per key, 
 every `interval` seconds. What is pending is also written before any usage is read in this
 process, and at shutdown: under the Lambda Web Adapter the function's process gets SIGTERM
 before its environment is reclaimed, and the app's lifespan flushes. A write that fails is put
-back to be tried again, and its counts are logged.
+back to be tried again, up to `MAX_ATTEMPTS` flushes; then its counts are logged and dropped,
+so a row DynamoDB will never take (or a table gone for good) cannot retry forever.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from relay.services.usage.repository import UsageRepository
 
 Row = tuple[str, str, str]  # key id, UTC date, model
 DEFAULT_INTERVAL = 1.0
+MAX_ATTEMPTS = 5
+_LOGGED_MODEL_CHARS = 200
 
 
 class UsageBuffer:
@@ -26,6 +29,7 @@ class UsageBuffer:
         self._usage = usage
         self._interval = interval
         self._pending: dict[Row, UsageCounts] = {}
+        self._attempts: dict[Row, int] = {}
         self._lock = threading.Lock()
         self._flushing = threading.Lock()  # one writer at a time, so a row is never written twice
         self._wake = threading.Event()
@@ -50,15 +54,31 @@ class UsageBuffer:
             with self._lock:
                 batch, self._pending = self._pending, {}
             failed: dict[Row, UsageCounts] = {}
-            for (key_id, date, model), counts in batch.items():
+            for row, counts in batch.items():
+                key_id, date, model = row
                 try:
                     self._usage.add(key_id, date, model, counts)
-                except Exception:  # the response went out long ago; keep the counts and retry
+                    self._attempts.pop(row, None)
+                except Exception:  # the response went out long ago: keep the counts, retry a while
+                    attempts = self._attempts.get(row, 0) + 1
+                    kept = attempts < MAX_ATTEMPTS
                     logger.exception(
-                        "could not record usage; kept for the next flush",
-                        extra={"key_id": key_id, "date": date, "model": model, "usage": vars(counts)},
+                        "could not record usage; kept for the next flush"
+                        if kept
+                        else "could not record usage; dropped",
+                        extra={
+                            "key_id": key_id,
+                            "date": date,
+                            "model": model[:_LOGGED_MODEL_CHARS],
+                            "usage": vars(counts),
+                            "attempts": attempts,
+                        },
                     )
-                    failed[(key_id, date, model)] = counts
+                    if kept:
+                        self._attempts[row] = attempts
+                        failed[row] = counts
+                    else:
+                        self._attempts.pop(row, None)
             if failed:
                 with self._lock:
                     for row, counts in failed.items():
