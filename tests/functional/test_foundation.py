@@ -98,7 +98,7 @@ def _body_app(services: object) -> TestClient:
     async def control_echo(body: Echo) -> dict[str, object]:
         return body.model_dump()
 
-    app = create_app([health.router, models.router, router], services)  # type: ignore[arg-type]
+    app = create_app([models.router, router], services, extra=health.routes)  # type: ignore[arg-type]
     return TestClient(app, raise_server_exceptions=False)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from relay.http.app import control_plane_routers, create_app, data_plane_routers
+from relay.http.app import create_local_app
 from relay.services.container import Services
 from relay.services.keys.auth import Authenticator
 from relay.services.keys.repository import InMemoryApiKeyRepository
@@ -29,7 +29,7 @@ def world() -> tuple[Any, str]:
     plaintext, record = generate_key("member")
     keys.put(record)
     services.__dict__["authenticator"] = Authenticator(lambda: ADMIN_KEY, keys, ttl=60)
-    return create_app(data_plane_routers() + control_plane_routers(), services), plaintext
+    return create_local_app(services), plaintext
 
 
 def call(

@@ -3,33 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 
 import relay
-from relay.http.errors import install_error_handlers
+from relay.http.errors import exception_handlers
 from relay.http.metering import flushing_lifespan
 from relay.http.middleware import RequestContextMiddleware
+from relay.http.routing import endpoints
 from relay.http.security import AuthGate
 from relay.services.container import Services
 from relay.settings import get_settings
 
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+
 
 # Inference routes stream through the Lambda Web Adapter; /v1/models and the control
 # routes are buffered behind Mangum (template.yaml routes them to the matching function).
-# Each plane imports only its own routers, so neither pays the other's import time.
-def data_plane_routers() -> tuple[APIRouter, ...]:
+# Each plane imports only its own routes, so neither pays the other's import time. The data
+# plane's are plain Starlette routes (relay.http.routing): it never imports FastAPI.
+def data_plane_routes() -> list[BaseRoute]:
     from relay.http.routes import audio, chat, completions, embeddings, health, messages, responses, tasks
 
-    return (
-        health.router,
-        chat.router,
-        completions.router,
-        messages.router,
-        responses.router,
-        embeddings.router,
-        tasks.router,
-        audio.router,
+    return endpoints(
+        health.routes,
+        chat.routes,
+        completions.routes,
+        messages.routes,
+        responses.routes,
+        embeddings.routes,
+        tasks.routes,
+        audio.routes,
     )
 
 
@@ -43,7 +51,6 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
         engines,
         files,
         fine_tuning,
-        health,
         keys,
         models,
         projects,
@@ -53,7 +60,6 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
     )
 
     return (
-        health.router,
         docs.router,
         models.router,
         projects.router,
@@ -71,7 +77,34 @@ def control_plane_routers() -> tuple[APIRouter, ...]:
     )
 
 
-def create_app(routers: Sequence[APIRouter], services: Services | None = None) -> FastAPI:
+def _middleware(services: Services, routes: Sequence[BaseRoute]) -> list[Middleware]:
+    # Outermost first: the request context (id, body limit, the request line), then the
+    # auth gate, so refused requests still get an id and a line.
+    return [
+        Middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes),
+        Middleware(AuthGate, routes=routes),
+    ]
+
+
+def create_data_plane_app(services: Services | None = None) -> Starlette:
+    services = services or Services(get_settings())
+    routes = data_plane_routes()
+    app = Starlette(
+        routes=routes,
+        middleware=_middleware(services, routes),
+        exception_handlers=exception_handlers(fastapi=False),
+    )
+    app.state.services = services
+    app.router.lifespan_context = flushing_lifespan(app.router.lifespan_context, services)
+    return app
+
+
+def create_app(
+    routers: Sequence[APIRouter], services: Services | None = None, extra: Sequence[BaseRoute] = ()
+) -> FastAPI:
+    """A FastAPI app of `routers`, plus plain routes (`extra`) served beside them."""
+    from fastapi import FastAPI
+
     services = services or Services(get_settings())
     app = FastAPI(
         title="Relay",
@@ -82,26 +115,28 @@ def create_app(routers: Sequence[APIRouter], services: Services | None = None) -
     )
     app.state.services = services
     seen: set[int] = set()
+    routes: list[Any] = []
     for router in routers:
         if id(router) not in seen:
             seen.add(id(router))
             app.include_router(router)
-    install_error_handlers(app)
-    # Added first, so it runs inside the request context: refused requests still get an id and a log line.
-    app.add_middleware(AuthGate, routes=[route for router in routers for route in router.routes])
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=services.settings.max_body_bytes)
+            routes.extend(router.routes)  # FastAPI keeps an included router whole; the gate needs its routes
+    app.router.routes.extend(extra)
+    routes.extend(extra)
+    for error, handler in exception_handlers(fastapi=True).items():
+        app.add_exception_handler(error, handler)
+    for middleware in reversed(_middleware(services, routes)):
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.router.lifespan_context = flushing_lifespan(app.router.lifespan_context, services)
     return app
 
 
-def create_data_plane_app(services: Services | None = None) -> FastAPI:
-    return create_app(data_plane_routers(), services)
-
-
 def create_control_plane_app(services: Services | None = None) -> FastAPI:
-    return create_app(control_plane_routers(), services)
+    from relay.http.routes import health
+
+    return create_app(control_plane_routers(), services, extra=health.routes)
 
 
 def create_local_app(services: Services | None = None) -> FastAPI:
     """Everything on one server, as `make local` serves it."""
-    return create_app(data_plane_routers() + control_plane_routers(), services)
+    return create_app(control_plane_routers(), services, extra=data_plane_routes())

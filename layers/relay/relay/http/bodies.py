@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TypeVar
 
-from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
 
 from relay.errors import BadRequestError
 from relay.http.problems import describe

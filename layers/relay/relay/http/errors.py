@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
@@ -17,6 +19,11 @@ from relay.errors import (
 from relay.http.envelope import error_response
 from relay.http.problems import describe
 from relay.observability import logger
+
+if TYPE_CHECKING:
+    from fastapi.exceptions import RequestValidationError
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
 
 # FastAPI raises a plain 400 HTTPException for bodies it cannot parse at all (not UTF-8,
 # nested past the recursion limit): still the client's error, in its proper type.
@@ -54,30 +61,39 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RelayError)
-    async def _relay(request: Request, exc: RelayError) -> Response:
-        if exc.status >= 500:
-            logger.warning("request failed", extra={"status": exc.status, "error": exc.message})
-        return error_response(request.url.path, exc)
+async def _relay(request: Request, exc: RelayError) -> Response:
+    if exc.status >= 500:
+        logger.warning("request failed", extra={"status": exc.status, "error": exc.message})
+    return error_response(request.url.path, exc)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request.url.path, validation_error(exc))
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        error_class = _STATUS_ERRORS.get(exc.status_code, RelayError)
-        if exc.status_code == 404:
-            error = error_class(f"Unknown route: {request.method} {request.url.path}")
-        elif exc.status_code == 405:
-            error = RelayError(f"Method {request.method} is not allowed on {request.url.path}")
-            error.status, error.type = 405, "invalid_request_error"
-        else:
-            error = error_class(str(exc.detail))
-            error.status = exc.status_code
-        if exc.headers:
-            error.headers.update(exc.headers)
-        if exc.status_code == 405:
-            error.headers["Allow"] = ", ".join(allowed_methods(request))
-        return error_response(request.url.path, error)
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
+    return error_response(request.url.path, validation_error(exc))
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    error_class = _STATUS_ERRORS.get(exc.status_code, RelayError)
+    if exc.status_code == 404:
+        error = error_class(f"Unknown route: {request.method} {request.url.path}")
+    elif exc.status_code == 405:
+        error = RelayError(f"Method {request.method} is not allowed on {request.url.path}")
+        error.status, error.type = 405, "invalid_request_error"
+    else:
+        error = error_class(str(exc.detail))
+        error.status = exc.status_code
+    if exc.headers:
+        error.headers.update(exc.headers)
+    if exc.status_code == 405:
+        error.headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(request.url.path, error)
+
+
+def exception_handlers(*, fastapi: bool) -> dict[Any, Handler]:
+    """Every app's handlers; FastAPI's body validation error only where FastAPI parses bodies
+    (imported then, so the data plane never loads FastAPI)."""
+    handlers: dict[Any, Handler] = {RelayError: _relay, StarletteHTTPException: _http}
+    if fastapi:
+        from fastapi.exceptions import RequestValidationError
+
+        handlers[RequestValidationError] = _validation
+    return handlers

@@ -10,25 +10,25 @@ they still authenticate on their own when an app is built without the gate.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from relay.errors import PermissionDeniedError, RelayError
 from relay.http.envelope import error_response
 from relay.http.metering import is_inference, serve_metered
+from relay.http.routing import STATE_KEY, Endpoint, Need, blocking
 from relay.services.container import Services
 from relay.services.keys.auth import Authenticator
 from relay.services.keys.models import Principal
 
-_STATE_KEY = "principal"
-Need = Literal["key", "admin"]
+if TYPE_CHECKING:
+    from fastapi.dependencies.models import Dependant
+
+_STATE_KEY = STATE_KEY
 
 
 def presented_key(headers: Mapping[str, str] | Request) -> str | None:
@@ -54,7 +54,7 @@ async def _authenticate(authenticator: Authenticator, key: str | None) -> Princi
         cached = authenticator.cached(key)
         if isinstance(cached, Principal):
             return cached
-    return await run_in_threadpool(authenticator.authenticate, key)
+    return await blocking(authenticator.authenticate, key)
 
 
 async def require_key(request: Request) -> Principal:
@@ -79,7 +79,7 @@ async def optional_key_for_models(request: Request) -> Principal | None:
     return await require_key(request)
 
 
-def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
+def _calls(dependant: Dependant) -> set[Callable[..., Any]]:  # a FastAPI route's
     found: set[Callable[..., Any]] = set()
     for child in dependant.dependencies:
         if child.call is not None:
@@ -88,9 +88,15 @@ def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
     return found
 
 
-def route_need(route: APIRoute) -> Need | None:
-    """What a route's dependencies demand of the caller: the admin key, any key, or nothing."""
-    calls = _calls(route.dependant)
+def route_need(route: BaseRoute) -> Need | None:
+    """What a route demands of the caller: the admin key, any key, or nothing. An `Endpoint`
+    says so itself; a FastAPI route says so through its dependencies."""
+    if isinstance(route, Endpoint):
+        return route.need
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    calls = _calls(dependant)
     if require_admin in calls:
         return "admin"
     return "key" if require_key in calls else None
@@ -101,10 +107,23 @@ class AuthGate:
 
     def __init__(self, app: ASGIApp, *, routes: Iterable[BaseRoute]) -> None:
         self.app = app
-        api_routes = [r for r in routes if isinstance(r, APIRoute)]
-        self._needs = [(r, need) for r in api_routes if (need := route_need(r)) is not None]
+        routes = list(routes)
+        self._needs = [(r, need) for r in routes if (need := route_need(r)) is not None]
+        # Paths without parameters are looked up, not matched one route at a time.
+        # Only where no route with parameters could take the request instead.
+        templated = [r for r in routes if "{" in getattr(r, "path", "{")]
+        self._exact: dict[tuple[str, str], Need] = {}
+        for route, need in self._needs:
+            path, methods = getattr(route, "path", ""), getattr(route, "methods", None) or ()
+            for method in methods if "{" not in path else ():
+                probe = {"type": "http", "path": path, "method": method, "root_path": ""}
+                if not any(r.matches(probe)[0] is not Match.NONE for r in templated):
+                    self._exact.setdefault((method, path), need)
 
     def _need(self, scope: Scope) -> Need | None:
+        need = self._exact.get((scope["method"], scope["path"]))
+        if need is not None:
+            return need
         for route, need in self._needs:
             match, _ = route.matches(scope)
             if match is Match.FULL:

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
-from relay.http.json_route import JSONBodyRoute
-from relay.http.security import require_key, services_of
-from relay.http.sse import model_json, sse_response
+from relay.http.routing import Endpoint, json_body
+from relay.http.security import services_of
+from relay.http.sse import json_response, sse_response
 from relay.observability import logger
 from relay.protocol.chat import ChatCompletionRequest
 
-router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
+__all__ = ["json_response", "routes"]
 
 
-def json_response(model: object) -> Response:
-    # pydantic's own serializer (Rust) is faster than FastAPI's response_model path.
-    return Response(model_json(model), media_type="application/json")
-
-
-@router.post("/v1/chat/completions")
-async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+async def chat_completions(request: Request) -> Response:
+    body = await json_body(request, ChatCompletionRequest)
     if body.model_extra:
         logger.debug("extra request fields", extra={"fields": sorted(body.model_extra)})
     chat = services_of(request).chat
@@ -28,3 +23,6 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         first, rest = await chat.stream(body)
         return sse_response(first, rest)
     return json_response(await chat.complete(body))
+
+
+routes = [Endpoint("/v1/chat/completions", chat_completions, method="POST", body=ChatCompletionRequest)]

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
-from relay.http.json_route import JSONBodyRoute
-from relay.http.routes.chat import json_response
-from relay.http.security import require_key, services_of
-from relay.http.sse import sse_response
+from relay.http.routing import Endpoint, json_body
+from relay.http.security import services_of
+from relay.http.sse import json_response, sse_response
 from relay.protocol.completions import CompletionRequest
 
-router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
 
-
-@router.post("/v1/completions")
-async def completions(body: CompletionRequest, request: Request) -> Response:
+async def completions(request: Request) -> Response:
+    body = await json_body(request, CompletionRequest)
     service = services_of(request).completions
     if not body.stream:
         return json_response(await service.complete(body))
     first, rest = await service.stream(body)
     return sse_response(first, rest)
+
+
+routes = [Endpoint("/v1/completions", completions, method="POST", body=CompletionRequest)]

@@ -9,6 +9,7 @@ package, served from here, so the page needs no CDN.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -21,6 +22,7 @@ import relay
 from relay.errors import NotFoundError
 from relay.http.envelope import is_anthropic_path, is_control_path
 from relay.http.openapi_extras import EXAMPLES, FORMS, JSON_BODIES, TAGS, error_schemas
+from relay.http.routing import Endpoint
 
 router = APIRouter()
 
@@ -115,16 +117,45 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _endpoint_operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+    """What FastAPI would say of a route, for the data plane's plain routes."""
+    name = endpoint.handler.__name__
+    operation: dict[str, Any] = {
+        "summary": name.replace("_", " ").title(),
+        "operationId": re.sub(r"\W", "_", f"{name}{endpoint.path}") + f"_{endpoint.method}",
+        "responses": {"200": {"description": "Successful Response"}},
+    }
+    if endpoint.handler.__doc__:
+        operation["description"] = endpoint.handler.__doc__.strip()
+    parameters = [
+        {"name": param, "in": "path", "required": True, "schema": {"type": "string", "title": param.title()}}
+        for param in endpoint.param_convertors
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema_of(endpoint.body, components)}},
+        }
+    return operation
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
-    from relay.http.app import control_plane_routers, data_plane_routers
+    from relay.http.app import control_plane_routers, data_plane_routes
 
     routes, seen = [], set()
-    for api_router in data_plane_routers() + control_plane_routers():
+    for api_router in control_plane_routers():
         if id(api_router) not in seen:
             seen.add(id(api_router))
             routes.extend(api_router.routes)
     document = get_openapi(title="Relay", version=relay.__version__, description=DESCRIPTION, routes=routes)
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    plain = [r for r in data_plane_routes() if isinstance(r, Endpoint) and r.include_in_schema]
+    for endpoint in plain:
+        item = document["paths"].setdefault(endpoint.path, {})
+        item[endpoint.method] = _endpoint_operation(endpoint, components)
     return describe(document)
 
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 
-from relay.http.json_route import JSONBodyRoute
-from relay.http.security import require_key, services_of
-from relay.protocol.embeddings import EmbeddingRequest, EmbeddingResponse, SimilarityResponse
+from relay.http.routing import Endpoint, blocking, json_body
+from relay.http.security import services_of
+from relay.http.sse import json_response
+from relay.protocol.embeddings import EmbeddingRequest
 
-router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
+
+async def create_embeddings(request: Request) -> Response:
+    body = await json_body(request, EmbeddingRequest)
+    return json_response(await blocking(services_of(request).embeddings.create, body))
 
 
-@router.post(
-    "/v1/embeddings", response_model=EmbeddingResponse | SimilarityResponse, response_model_exclude_none=True
-)
-async def create_embeddings(
-    body: EmbeddingRequest, request: Request
-) -> EmbeddingResponse | SimilarityResponse:
-    return await run_in_threadpool(services_of(request).embeddings.create, body)
+routes = [Endpoint("/v1/embeddings", create_embeddings, method="POST", body=EmbeddingRequest)]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 import relay
+from relay.http.routing import Endpoint
 
-router = APIRouter()
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": relay.__version__})
 
 
-@router.get("/health", include_in_schema=False)
-async def health() -> dict[str, str]:
-    return {"status": "ok", "version": relay.__version__}
+routes = [Endpoint("/health", health, method="GET", need=None, include_in_schema=False)]

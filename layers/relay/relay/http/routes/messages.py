@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from relay.errors import RelayError
 from relay.http.envelope import anthropic_error_body
-from relay.http.json_route import JSONBodyRoute
-from relay.http.routes.chat import json_response
-from relay.http.security import require_key, services_of
-from relay.http.sse import event_stream_response, named_event
+from relay.http.routing import Endpoint, json_body
+from relay.http.security import services_of
+from relay.http.sse import event_stream_response, json_response, named_event
 from relay.observability import logger
 from relay.protocol.messages import CountTokensRequest, MessageCreateRequest, StreamEvent
-
-router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
 
 
 async def _frames(first: list[StreamEvent], rest: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
@@ -44,8 +41,8 @@ async def _frames(first: list[StreamEvent], rest: AsyncIterator[StreamEvent]) ->
             await aclose()
 
 
-@router.post("/v1/messages")
-async def create_message(body: MessageCreateRequest, request: Request) -> Response:
+async def create_message(request: Request) -> Response:
+    body = await json_body(request, MessageCreateRequest)
     messages = services_of(request).messages
     if body.stream:
         first, rest = await messages.stream(body)
@@ -53,6 +50,12 @@ async def create_message(body: MessageCreateRequest, request: Request) -> Respon
     return json_response(await messages.create(body))
 
 
-@router.post("/v1/messages/count_tokens")
-async def count_tokens(body: CountTokensRequest, request: Request) -> Response:
+async def count_tokens(request: Request) -> Response:
+    body = await json_body(request, CountTokensRequest)
     return json_response(await services_of(request).messages.count_tokens(body))
+
+
+routes = [
+    Endpoint("/v1/messages", create_message, method="POST", body=MessageCreateRequest),
+    Endpoint("/v1/messages/count_tokens", count_tokens, method="POST", body=CountTokensRequest),
+]

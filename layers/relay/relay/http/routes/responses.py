@@ -7,21 +7,19 @@ first byte arrives as an `error` event and `response.failed` (the service emits 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 
-from relay.http.json_route import JSONBodyRoute
-from relay.http.routes.chat import json_response
-from relay.http.security import require_key, services_of
-from relay.http.sse import event_stream_response, named_event
+from relay.errors import BadRequestError
+from relay.http.routing import Endpoint, blocking, json_body, principal_of
+from relay.http.security import services_of
+from relay.http.sse import event_stream_response, json_response, named_event
 from relay.protocol.responses import ResponseCreateRequest
-from relay.services.keys.models import Principal
 from relay.services.responses.service import owner_of
 
-router = APIRouter(route_class=JSONBodyRoute)
+_ORDERS = ("asc", "desc")
 
 
 async def _frames(first: list[dict[str, Any]], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
@@ -36,44 +34,60 @@ async def _frames(first: list[dict[str, Any]], rest: AsyncIterator[dict[str, Any
             await aclose()
 
 
-@router.post("/v1/responses")
-async def create_response(
-    body: ResponseCreateRequest, request: Request, principal: Principal = Depends(require_key)
-) -> Response:
+async def create_response(request: Request) -> Response:
+    body = await json_body(request, ResponseCreateRequest)
     responses = services_of(request).responses
+    owner = owner_of(principal_of(request))
     if body.stream:
-        first, rest = await responses.stream(body, owner_of(principal))
+        first, rest = await responses.stream(body, owner)
         return event_stream_response(_frames(first, rest))
-    return json_response(await responses.create(body, owner_of(principal)))
+    return json_response(await responses.create(body, owner))
 
 
-@router.get("/v1/responses/{response_id}")
-async def retrieve_response(
-    response_id: str, request: Request, principal: Principal = Depends(require_key)
-) -> Response:
+async def retrieve_response(request: Request) -> Response:
     service = services_of(request).responses
-    return json_response(await run_in_threadpool(service.get, response_id, owner_of(principal)))
+    response_id: str = request.path_params["response_id"]
+    return json_response(await blocking(service.get, response_id, owner_of(principal_of(request))))
 
 
-@router.delete("/v1/responses/{response_id}")
-async def delete_response(
-    response_id: str, request: Request, principal: Principal = Depends(require_key)
-) -> Response:
+async def delete_response(request: Request) -> Response:
     service = services_of(request).responses
-    return json_response(await run_in_threadpool(service.delete, response_id, owner_of(principal)))
+    response_id: str = request.path_params["response_id"]
+    return json_response(await blocking(service.delete, response_id, owner_of(principal_of(request))))
 
 
-@router.get("/v1/responses/{response_id}/input_items")
-async def list_input_items(
-    response_id: str,
-    request: Request,
-    principal: Principal = Depends(require_key),
-    limit: int = Query(default=20, ge=1, le=100),
-    order: Literal["asc", "desc"] = "desc",
-    after: str | None = None,
-) -> Response:
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return 20
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise BadRequestError("limit: Input should be a valid integer", param="limit") from None
+    if not 1 <= limit <= 100:
+        raise BadRequestError("limit: Input should be between 1 and 100", param="limit")
+    return limit
+
+
+async def list_input_items(request: Request) -> Response:
     service = services_of(request).responses
-    page = await run_in_threadpool(
-        service.input_items, response_id, owner_of(principal), limit=limit, order=order, after=after
+    order = request.query_params.get("order", "desc")
+    if order not in _ORDERS:
+        raise BadRequestError("order: Input should be 'asc' or 'desc'", param="order")
+    page = await blocking(
+        service.input_items,
+        request.path_params["response_id"],
+        owner_of(principal_of(request)),
+        limit=_limit(request),
+        order=order,
+        after=request.query_params.get("after"),
     )
     return json_response(page)
+
+
+routes = [
+    Endpoint("/v1/responses", create_response, method="POST", body=ResponseCreateRequest),
+    Endpoint("/v1/responses/{response_id}", retrieve_response, method="GET"),
+    Endpoint("/v1/responses/{response_id}", delete_response, method="DELETE"),
+    Endpoint("/v1/responses/{response_id}/input_items", list_input_items, method="GET"),
+]

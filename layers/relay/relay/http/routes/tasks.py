@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 
-from relay.http.json_route import JSONBodyRoute
-from relay.http.security import require_key, services_of
-from relay.protocol.classification import ClassificationRequest, ClassificationResponse, InvocationRequest
-from relay.protocol.rerank import RerankRequest, RerankResponse
-
-router = APIRouter(dependencies=[Depends(require_key)], route_class=JSONBodyRoute)
-
-
-@router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_none=True)
-async def rerank(body: RerankRequest, request: Request) -> RerankResponse:
-    return await run_in_threadpool(services_of(request).rerank.rerank, body)
+from relay.http.routing import Endpoint, blocking, json_body
+from relay.http.security import services_of
+from relay.http.sse import json_response
+from relay.protocol.classification import ClassificationRequest, InvocationRequest
+from relay.protocol.rerank import RerankRequest
 
 
-@router.post("/v1/classification", response_model=ClassificationResponse, response_model_exclude_none=True)
-async def classify(body: ClassificationRequest, request: Request) -> ClassificationResponse:
-    return await run_in_threadpool(services_of(request).classification.classify, body)
+async def rerank(request: Request) -> Response:
+    body = await json_body(request, RerankRequest)
+    return json_response(await blocking(services_of(request).rerank.rerank, body))
 
 
-@router.post("/v1/invocations")
-async def invoke(body: InvocationRequest, request: Request) -> Response:
+async def classify(request: Request) -> Response:
+    body = await json_body(request, ClassificationRequest)
+    return json_response(await blocking(services_of(request).classification.classify, body))
+
+
+async def invoke(request: Request) -> Response:
     """The model's own answer, byte for byte."""
-    payload, content_type = await run_in_threadpool(services_of(request).invocations.invoke, body)
+    body = await json_body(request, InvocationRequest)
+    payload, content_type = await blocking(services_of(request).invocations.invoke, body)
     return Response(payload, media_type=content_type)
+
+
+routes = [
+    Endpoint("/v1/rerank", rerank, method="POST", body=RerankRequest),
+    Endpoint("/v1/classification", classify, method="POST", body=ClassificationRequest),
+    Endpoint("/v1/invocations", invoke, method="POST", body=InvocationRequest),
+]

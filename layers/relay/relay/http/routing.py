@@ -1,0 +1,131 @@
+"""Routes without FastAPI: the data plane's endpoints, each `async (Request) -> Response`.
+
+FastAPI costs about 200 ms of cold import and, per request, a dependency solve, a second
+route match and a body parse through its own machinery. The inference routes need none of
+it: an `Endpoint` is a Starlette route that says who may call it (`need`, read by the auth
+gate) and which pydantic model its JSON body is (`body`, read by the OpenAPI document), and
+the handler parses that body itself with the model's JSON validator (`json_body`).
+
+Everything FastAPI did on these routes is kept: the auth gate runs first, the body is read
+as JSON whatever the Content-Type says (curl's default is form-encoded), and a body that
+does not validate is a 400 listing every problem with its field, exactly as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from relay.errors import BadRequestError, RelayError
+from relay.http.problems import describe
+from relay.services.keys.models import Principal
+
+Need = Literal["key", "admin"]
+Handler = Callable[[Request], Awaitable[Response]]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+STATE_KEY = "principal"
+_MULTIPART = b"multipart/"
+
+
+class Endpoint(Route):
+    """A Starlette route with what the gate and the OpenAPI document need to know."""
+
+    def __init__(
+        self,
+        path: str,
+        handler: Handler,
+        *,
+        method: str,
+        need: Need | None = "key",
+        body: type[BaseModel] | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        super().__init__(path, handler, methods=[method], include_in_schema=include_in_schema)
+        self.need = need
+        self.body = body
+        self.handler = handler
+        self.method = method.lower()
+        self.app = self._serve
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Starlette's request_response adds an exception-handling wrapper per request;
+        # errors raised here reach the app's ExceptionMiddleware, which answers them the same.
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+# Blocking service calls (boto3) from the routes. A plain executor hop, in a copy of the
+# request's context (request id, caller, usage meter), costs about half of anyio's
+# run_sync with its capacity limiter and cancel scopes.
+_BLOCKING = ThreadPoolExecutor(max_workers=64, thread_name_prefix="route")
+
+
+async def blocking(call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """`call(*args, **kwargs)` on a worker thread, awaited."""
+    context = contextvars.copy_context()
+    bound = functools.partial(call, *args, **kwargs) if kwargs else functools.partial(call, *args)
+    return await asyncio.get_running_loop().run_in_executor(_BLOCKING, context.run, bound)
+
+
+def endpoints(*groups: Sequence[BaseRoute]) -> list[BaseRoute]:
+    return [route for group in groups for route in group]
+
+
+def principal_of(request: Request) -> Principal:
+    """The caller the auth gate admitted (every keyed endpoint is behind the gate)."""
+    principal = request.scope.get("state", {}).get(STATE_KEY)
+    if not isinstance(principal, Principal):
+        raise RelayError("The request reached a keyed route without passing the auth gate")
+    return principal
+
+
+def _content_type(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value
+    return b""
+
+
+async def json_body(request: Request, model: type[ModelT]) -> ModelT:
+    """The body as `model`, read as JSON whatever the Content-Type header says.
+
+    The valid case is one pass of pydantic's JSON validator over the raw bytes. Anything
+    else takes the old path (json.loads, then validation of the object), so what is
+    accepted and every error message are what they were: UTF-16 bodies, NaN, lone
+    surrogates and deep nesting included.
+    """
+    raw = await request.body()
+    if _content_type(request.scope).lower().startswith(_MULTIPART):
+        raise BadRequestError("Send the body as JSON with Content-Type: application/json")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError:
+        pass
+    if not raw.strip():
+        raise BadRequestError("The request needs a JSON body with Content-Type: application/json")
+    try:
+        payload: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequestError(f"Malformed JSON body: {exc}") from None
+    except RecursionError:
+        raise BadRequestError("The JSON body is nested too deeply") from None
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise describe(exc.errors(), payload) from None
+    except RecursionError:
+        raise BadRequestError("The JSON body is nested too deeply") from None
