@@ -11,8 +11,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-COLORS = {"direct": "#555555", "relay": "#1f77b4", "litellm": "#d62728"}
-LABELS = {"direct": "direct boto3", "relay": "Relay", "litellm": "LiteLLM proxy"}
+COLORS = {"direct": "#555555", "floor": "#2ca02c", "relay": "#1f77b4", "litellm": "#d62728"}
+LABELS = {
+    "direct": "direct boto3",
+    "floor": "floor (bare ASGI)",
+    "relay": "Relay",
+    "litellm": "LiteLLM proxy",
+}
 
 
 def _ecdf(ax: plt.Axes, samples: dict[str, list[float]], title: str, xlabel: str) -> None:

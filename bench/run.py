@@ -1,16 +1,24 @@
-"""`make bench`: what Relay adds on top of Bedrock, side by side with LiteLLM's proxy.
+"""`make bench`: what Relay adds on top of Bedrock, against a bare passthrough floor and
+side by side with LiteLLM's proxy.
 
 Starts the local stack (moto plus the emulators, ConverseStream traced) in its own
-process, Relay's data-plane app under uvicorn and LiteLLM's proxy, one worker each, on
-loopback; measures non-streaming latency and throughput, streaming time to first token,
-inter-chunk gap and per-chunk arrival, cold import time, memory and package size; writes
-bench/results/latest.md, a timestamped copy and a chart. `--quick` runs in under a minute.
+process, then on loopback, one worker each: Relay's data-plane app under uvicorn, the
+floor (bench/floor.py: the cheapest reasonable gateway, a raw ASGI app doing only the
+OpenAI-to-Converse mapping, under the same uvicorn command) and LiteLLM's proxy. The
+direct boto3 call and the three gateways take turns in every measurement: non-streaming
+latency and throughput, streaming time to first token, inter-chunk gap and per-chunk
+arrival. Relay minus the floor is the headline, next to the load average sampled at each
+section. Also cold import time, memory and package size; writes bench/results/latest.md,
+a timestamped copy and a chart. `--quick` runs in under a minute.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
+import os
 import statistics
 import subprocess
 import sys
@@ -49,7 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, help="sequential non-streaming requests per target")
     parser.add_argument("--streams", type=int, help="streams per target")
     parser.add_argument("--chunks", type=int, help="content chunks per stream")
-    parser.add_argument("--no-litellm", action="store_true", help="measure Relay and the direct call only")
+    parser.add_argument(
+        "--no-litellm", action="store_true", help="measure Relay, the floor and the direct call only"
+    )
     parser.add_argument("--no-build", action="store_true", help="reuse an existing sam build for sizes")
     parser.add_argument(
         "--key-checks",
@@ -112,22 +122,44 @@ def event_loop(python: str) -> str:
     return f"{loop} event loop, {'httptools' if found[1:] == ['True'] else 'h11'} HTTP parser"
 
 
+def load(results: dict[str, Any], label: str) -> None:
+    """Note the load averages (1, 5, 15 min) when a section starts: the bench loads the machine too."""
+    results["load"].append((label, os.getloadavg() if hasattr(os, "getloadavg") else (math.nan,) * 3))
+
+
+def relay_minus_floor(results: dict[str, Any]) -> dict[str, Any]:
+    """The headline: what Relay costs over the bare passthrough, figure by figure."""
+    out: dict[str, Any] = {}
+    relay, floor = results["latency"]["relay"], results["latency"]["floor"]
+    out.update({pct: relay[pct] - floor[pct] for pct in ("p50", "p90", "p99", "mean")})
+    relay, floor = results["streaming"]["relay"], results["streaming"]["floor"]
+    out.update({key: relay[key] - floor[key] for key in ("ttft_p50", "ttft_p99", "gap_mean", "lag_p50")})
+    tput = results["throughput"]
+    out["throughput_ratio"] = {
+        c: tput["relay"][c]["rps"] / tput["floor"][c]["rps"] if tput["floor"][c]["rps"] else math.nan
+        for c in tput["floor"]
+    }
+    return out
+
+
 def run_servers(
     args: argparse.Namespace, use_litellm: bool, results: dict[str, Any], samples: dict[str, Any]
 ) -> None:
-    step("starting the stack, Relay" + (" and LiteLLM" if use_litellm else ""))
+    step("starting the stack, Relay, the floor" + (" and LiteLLM" if use_litellm else ""))
     stack, info = servers.start_stack(args.delay_ms, args.chunk_delay_ms)
     started: list[servers.Server] = [stack]
     try:
-        with ThreadPoolExecutor(2) as pool:
+        with ThreadPoolExecutor(3) as pool:
             relay_job = pool.submit(servers.start_relay, info)
+            floor_job = pool.submit(servers.start_floor, info)
             litellm_job = pool.submit(servers.start_litellm, stack.url) if use_litellm else None
-            relay = relay_job.result()
-            started.append(relay)
+            for job in (relay_job, floor_job, litellm_job):
+                if job is not None:  # every one that started is stopped, even if another failed
+                    with contextlib.suppress(Exception):
+                        started.append(job.result())
+            relay, floor = relay_job.result(), floor_job.result()
             litellm = litellm_job.result() if litellm_job else None
-            if litellm:
-                started.append(litellm)
-        gateways = [s for s in (relay, litellm) if s is not None]
+        gateways = [s for s in (floor, relay, litellm) if s is not None]
         clients = {s.name: OpenAIHttp(s.name, s.url, s.api_key, servers.MODEL) for s in gateways}
         for gateway in gateways:
             clients[gateway.name].chat("first request")
@@ -136,13 +168,14 @@ def run_servers(
         keyed = (
             [
                 OpenAIHttp(name, relay.url, key, servers.MODEL)
-                for name, key in create_keys(info["env"]).items()
+                for name, key in create_keys(servers.stack_env(info)).items()
             ]
             if args.key_checks
             else []
         )
 
         step(f"non-streaming: {args.requests} sequential requests per target")
+        load(results, "latency")
         latency = measure.sequential_latency(
             [*targets, *keyed], args.requests, warmup=20 if args.quick else 200
         )
@@ -157,6 +190,7 @@ def run_servers(
         }
 
         step(f"streaming: {args.streams} streams of {args.chunks} chunks per target")
+        load(results, "streaming")
         streams = measure.streaming(
             targets, stack.url, args.streams, args.chunks, warmup=2 if args.quick else 10
         )
@@ -172,16 +206,26 @@ def run_servers(
         samples["streams"] = streams
 
         step("throughput at concurrency 1, 8, 32")
+        load(results, "throughput")
         prompt = measure.words(24)
         factories = {"direct": _worker(targets[0], prompt)}
         factories.update({g.name: _http_worker(g, prompt) for g in gateways})
         results["throughput"] = measure.throughput(
             factories, (1, 8, 32), args.throughput_rounds, args.throughput_seconds
         )
+        results["relay_minus_floor"] = relay_minus_floor(results)
         for gateway in gateways:
             results["rss"][f"{gateway.name}_after"] = gateway.peak_rss_mb()
         results["notes"].append(
             f"Relay: functions/data_plane/main.py:app under uvicorn, 1 worker, {event_loop(sys.executable)}."
+        )
+        results["notes"].append(
+            "Floor: bench/floor.py:app under the same uvicorn command: a raw ASGI app with no framework, "
+            "validation, auth, metering or logs that maps the messages to Converse with json and boto3 "
+            "(Relay's client settings) on a 64-thread default executor (the size of Relay's), and for "
+            "streams reads ConverseStream on one executor thread that hands each event to the loop "
+            "(call_soon_threadsafe), written as one SSE frame at once. Relay - floor is what Relay's "
+            "own code costs."
         )
         if litellm:
             python = str(servers.LITELLM_VENV / "bin" / "python")
@@ -228,8 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         "chunk_delay_ms": args.chunk_delay_ms,
         "machine": report.machine(),
         "rss": {},
+        "load": [],
         "notes": [],
     }
+    load(results, "start")
     notes: list[str] = results["notes"]
     use_litellm = not args.no_litellm
     if use_litellm and not servers.litellm_installed():
@@ -247,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     run_servers(args, use_litellm, results, samples)
 
     step(f"cold import: {args.cold_runs} fresh processes per entry point")
+    load(results, "cold import")
     # Quick mode trusts the bytecode the servers just compiled; a full run warms it first.
     results["cold"] = footprint.cold_imports(args.cold_runs, warm=not args.quick)
     if not args.quick:
@@ -256,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     step("package size" + ("" if args.quick or args.no_build else " (sam build)"))
     results["package"] = footprint.package_sizes(build=not (args.quick or args.no_build))
+    load(results, "end")
     results["elapsed_s"] = time.monotonic() - _STARTED
     notes += [
         f"Requests: {args.requests} sequential per target, interleaved in rotating order; streams: "
@@ -264,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         "Client: http.client, one kept-alive connection per thread, TCP_NODELAY; direct: boto3 Converse "
         "against the same emulator (its own process, TCP_NODELAY, events timestamped as they leave).",
         "Cold import: `import main` / `import handler` timed inside a fresh interpreter with the "
-        "template's environment, bytecode cached, on this machine's Python (Lambda runs 3.13 on arm64).",
+        "template's environment, bytecode cached, on this machine's Python (Lambda runs 3.13 on arm64); "
+        "the floor's `import floor` (boto3 and one client) is what any boto3 gateway pays.",
         "Peak RSS: VmHWM of the server process from /proc.",
+        "Load average: os.getloadavg() when each section starts and at the end; the bench's own "
+        "processes raise it, so the start figure is the one that tells whether the machine was idle.",
     ]
 
     RESULTS.mkdir(parents=True, exist_ok=True)

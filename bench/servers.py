@@ -1,4 +1,5 @@
-"""The processes the bench starts on loopback: the stack, Relay under uvicorn, LiteLLM's proxy."""
+"""The processes the bench starts on loopback: the stack, Relay and the floor under uvicorn,
+LiteLLM's proxy."""
 
 from __future__ import annotations
 
@@ -99,26 +100,47 @@ def start_stack(delay_ms: int, chunk_delay_ms: int) -> tuple[Server, dict[str, o
     return server, info
 
 
-def start_relay(stack_info: dict[str, object]) -> Server:
-    """The data-plane app as Lambda runs it (functions/data_plane/run.sh), one worker."""
+def stack_env(stack_info: dict[str, object]) -> dict[str, str]:
+    """The variables the stack set for its clients (AWS_ENDPOINT_URL*, keys, region, table names)."""
+    env = stack_info["env"]
+    assert isinstance(env, dict)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def _start_uvicorn(name: str, app_dir: Path, app: str, env: dict[str, str], api_key: str) -> Server:
+    """`app` under uvicorn as Lambda runs the data plane (functions/data_plane/run.sh), one worker."""
     port = free_port(HOST)
-    log = WORK / "relay.log"
-    env = dict(os.environ)
-    env.update(stack_info["env"])  # type: ignore[arg-type]
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "layers" / "relay"), env.get("PYTHONPATH", "")])
-    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(REPO / "functions" / "data_plane")]
+    log = WORK / f"{name}.log"
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir)]
     command += ["--host", HOST, "--port", str(port), "--workers", "1", "--no-access-log"]
-    command += ["--timeout-keep-alive", "75", "--log-level", "warning", "main:app"]
+    command += ["--timeout-keep-alive", "75", "--log-level", "warning", app]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://{HOST}:{port}"
-    server = Server("relay", process, url=f"{url}/v1", api_key=str(stack_info["admin_key"]), log=log)
+    server = Server(name, process, url=f"{url}/v1", api_key=api_key, log=log)
     try:
         _wait_http(f"{url}/health", process, 60, log)
     except RuntimeError:
         server.stop()
         raise
     return server
+
+
+def start_relay(stack_info: dict[str, object]) -> Server:
+    """The data-plane app, with the layer on its path and the stack's environment."""
+    env = dict(os.environ)
+    env.update(stack_env(stack_info))
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "layers" / "relay"), env.get("PYTHONPATH", "")])
+    app_dir = REPO / "functions" / "data_plane"
+    return _start_uvicorn("relay", app_dir, "main:app", env, str(stack_info["admin_key"]))
+
+
+def start_floor(stack_info: dict[str, object]) -> Server:
+    """bench/floor.py under the same command, with the stack's environment (its AWS_ENDPOINT_URL_*)
+    and without the layer on its path: it checks no key, so any key will do."""
+    env = dict(os.environ)
+    env.update(stack_env(stack_info))
+    return _start_uvicorn("floor", REPO / "bench", "floor:app", env, "sk-bench-floor")
 
 
 def litellm_installed() -> bool:
