@@ -80,11 +80,15 @@ def test_image_url_with_bad_host_label_is_400(client: TestClient, auth: dict[str
 
 
 def test_unexpected_error_is_a_500_with_request_id_and_its_real_status_logged(
-    services: Any, auth: dict[str, str], caplog: pytest.LogCaptureFixture
+    services: Any, auth: dict[str, str]
 ) -> None:
+    import io
+    import logging
+
     from fastapi import APIRouter
 
     from relay.http.app import create_app
+    from relay.observability import logger
 
     router = APIRouter()
 
@@ -92,19 +96,26 @@ def test_unexpected_error_is_a_500_with_request_id_and_its_real_status_logged(
     async def boom() -> None:
         raise RuntimeError("a bug")
 
-    with TestClient(create_app([router], services), raise_server_exceptions=False) as test_client:
-        with caplog.at_level("INFO", logger="relay"):
+    # The request line is written to the logger's stream (not a logging record): read it there.
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    stream = io.StringIO()
+    before = handler.setStream(stream)
+    try:
+        with TestClient(create_app([router], services), raise_server_exceptions=False) as test_client:
             first = test_client.get("/v1/boom", headers={"x-request-id": "req-boom-1"})
-        second = test_client.get("/v1/boom")
+            second = test_client.get("/v1/boom")
+    finally:
+        handler.setStream(before)
     assert first.status_code == 500
     assert first.headers["x-request-id"] == "req-boom-1"
     assert first.json()["error"]["type"] == "api_error"
     assert "a bug" not in first.text
     assert second.status_code == 500 and second.headers["x-request-id"]
-    logged = [
-        r for r in caplog.records if r.getMessage() == "request" and r.__dict__.get("path") == "/v1/boom"
-    ]
-    assert logged and logged[0].__dict__["status"] == 500
+    logged = [json.loads(line) for line in stream.getvalue().splitlines()]
+    lines = [r for r in logged if r.get("message") == "request" and r.get("path") == "/v1/boom"]
+    assert [r["correlation_id"] for r in lines] == ["req-boom-1", second.headers["x-request-id"]]
+    assert lines[0]["status"] == 500  # (the local stack sets POWERTOOLS_METRICS_DISABLED: no EMF here)
 
 
 def test_keep_alive_connection_survives_an_unexpected_error(services: Any, unused_port: int) -> None:

@@ -7,6 +7,7 @@ The admin key rotation runs last: the session's other tests keep the fixture's a
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ class Everything(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.lines: list[str] = []
+        self.stream = io.StringIO()  # the Powertools handler's output (the request lines go there)
 
     def emit(self, record: logging.LogRecord) -> None:
         fields = {k: repr(v) for k, v in record.__dict__.items() if k not in ("msg", "args")}
@@ -35,15 +37,21 @@ class Everything(logging.Handler):
 
 @pytest.fixture()
 def captured() -> Iterator[Everything]:
+    from relay.observability import logger
+
     handler = Everything()
     loggers = [logging.getLogger(), logging.getLogger("relay"), logging.getLogger("botocore")]
     levels = [lg.level for lg in loggers]
+    powertools = logger.registered_handler
+    assert isinstance(powertools, logging.StreamHandler)
+    before = powertools.setStream(handler.stream)
     for lg in loggers:
         lg.addHandler(handler)
         lg.setLevel(logging.DEBUG)
     try:
         yield handler
     finally:
+        powertools.setStream(before)
         for lg, level in zip(loggers, levels, strict=True):
             lg.removeHandler(handler)
             lg.setLevel(level)
@@ -102,8 +110,8 @@ def test_no_key_or_secret_reaches_a_log_line_and_the_admin_key_rotates(
     assert client.get("/v1/keys", headers=admin).status_code == 401  # the old admin key is revoked here
 
     out, err = capfd.readouterr()
-    text = "\n".join([*captured.lines, out, err])
-    assert "request" in text  # the access log lines were captured
+    text = "\n".join([*captured.lines, captured.stream.getvalue(), out, err])
+    assert '"message":"request"' in text  # the request lines (access log and metrics) were captured
     for material in (admin_key, new_admin, plaintext, secret):
         assert material not in text
 

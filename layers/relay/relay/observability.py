@@ -1,7 +1,16 @@
-"""Powertools logger, metrics and tracer, built once per process.
+"""Powertools logger and tracer, built once per process, and the one line each HTTP request writes.
 
 The request id lives in a context variable so concurrent requests on one uvicorn worker
 never see each other's correlation ids (Logger's appended keys are process-global).
+
+Each HTTP request ends in one JSON line (`request_line`): the access log line, with the keys
+the Powertools logger would give it, and at once the request's EMF record (CloudWatch embedded
+metric format): `Requests`, `Latency` and `ServerErrors` with the `service` dimension and, for a
+metered inference request, its key's `KeyRequests`, `KeyTokens`, `KeyThrottles` or `KeyErrors`
+with the `KeyId` and `service` dimensions, as a second metric directive of the same record. It
+is built as one dict and written with one write, instead of a formatted log record and two EMF
+flushes of Powertools' metrics (tens of microseconds each). Every other log line goes through
+`logger` as before.
 
 The tracer is built on first use: importing the X-Ray SDK costs ~200 ms of cold start, and
 only the buffered ControlPlane handler (where Lambda hands over a trace segment) uses it.
@@ -11,18 +20,26 @@ DataPlane relies on Lambda's active tracing of the invocation instead.
 
 from __future__ import annotations
 
+import json
 import logging
-import threading
-from collections.abc import Iterable
+import os
+import sys
+import time
+from collections.abc import Iterable, MutableMapping
 from contextvars import ContextVar
+from enum import Enum
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import RESERVED_LOG_ATTRS, THREAD_LOCAL_KEYS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
+
+# The names the dashboards (template.yaml) query: namespace `Relay`, dimension `service`.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "relay"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Relay"
 
 request_id_var: ContextVar[str] = ContextVar("relay_request_id", default="")
 
@@ -33,30 +50,181 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
-logger = Logger(service="relay")
+logger = Logger(service=SERVICE)
 logger.addFilter(_CorrelationFilter())
-metrics = Metrics(namespace="Relay", service="relay")
-# Per-key metrics carry the key id as a dimension, in their own EMF lines: the shared
-# `metrics` buffer's dimensions are process-wide, so a key id set there would leak into
-# other requests' lines. One lock keeps concurrent requests' sets apart.
-_key_metrics = EphemeralMetrics(namespace="Relay", service="relay")
-_key_metrics_lock = threading.Lock()
+
+# The request line goes to the logger's own handler stream, under its lock: in order with the
+# other log lines, and flushed as each of them is (stdout is a pipe under the Web Adapter).
+_handler = logger.registered_handler
+_stdlib_logger = logging.getLogger(SERVICE)  # the logging.Logger Powertools' Logger wraps
+
+_encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
+_RESERVED = frozenset((*RESERVED_LOG_ATTRS, "message"))
+_TRUE = frozenset(("1", "y", "yes", "t", "true", "on"))
+
+_REQUEST_METRICS = [{"Name": "Requests", "Unit": "Count"}, {"Name": "Latency", "Unit": "Milliseconds"}]
+_SERVER_ERRORS = {"Name": "ServerErrors", "Unit": "Count"}
+# Each record's CloudWatchMetrics array by its shape (a server error or not, the key's metric
+# names and units), encoded once: the constant half of the line costs nothing per request.
+_directives: dict[tuple[bool | str | None, ...], str] = {}
+
+# The key under which RequestContextMiddleware puts the request's `KeyMetrics` in the ASGI scope.
+KEY_METRICS_SCOPE = "relay.key_metrics"
 
 
-def key_metrics(
-    key_id: str, values: Iterable[tuple[str, float]], unit: MetricUnit = MetricUnit.Count
-) -> None:
-    """One EMF line of `values` with the `KeyId` dimension (the dashboard's per-key widgets)."""
-    with _key_metrics_lock:
-        _key_metrics.add_dimension(name="KeyId", value=key_id)
+class KeyMetrics:
+    """One request's per-key metrics (of its one key), gathered by the metering for its line."""
+
+    __slots__ = ("key_id", "unit", "values")
+
+    def __init__(self) -> None:
+        self.key_id = ""
+        self.values: dict[str, float] = {}
+        self.unit = "Count"
+
+    def add(self, key_id: str, values: Iterable[tuple[str, float]]) -> None:
+        self.key_id = key_id
         for name, value in values:
-            _key_metrics.add_metric(name=name, unit=unit, value=value)
-        _key_metrics.flush_metrics()
-        _key_metrics.clear_metrics()  # flushing keeps the dimension; the next line is another key's
+            self.values[name] = self.values.get(name, 0) + value
+
+
+def add_key_metrics(
+    scope: MutableMapping[str, Any], key_id: str, values: Iterable[tuple[str, float]]
+) -> None:
+    """The key's metrics onto the request's line; a standalone EMF line outside the middleware."""
+    gathered = scope.get(KEY_METRICS_SCOPE)
+    if isinstance(gathered, KeyMetrics):
+        gathered.add(key_id, values)
+    else:
+        key_metrics(key_id, values)
+
+
+def key_metrics(key_id: str, values: Iterable[tuple[str, float]], unit: str | Enum = "Count") -> None:
+    """One EMF line of `values` with the `KeyId` dimension (the dashboard's per-key widgets)."""
+    if metrics_disabled():
+        return
+    gathered = KeyMetrics()
+    gathered.add(key_id, values)
+    gathered.unit = unit.value if isinstance(unit, Enum) else unit
+    fields = {"service": SERVICE, "KeyId": key_id, **gathered.values}
+    _write(_with_metrics(fields, time.time(), None, gathered))
+
+
+def request_line(
+    method: str | None,
+    path: str | None,
+    status: int,
+    duration_ms: float,
+    request_id: str,
+    key: KeyMetrics | None = None,
+) -> None:
+    """The request's one line: its access log fields (when INFO is on) and its EMF metrics."""
+    log = _stdlib_logger.isEnabledFor(logging.INFO)
+    emf = not metrics_disabled()
+    if not (log or emf):
+        return
+    now = time.time()
+    fields: dict[str, Any]
+    if log:
+        # The keys and order of Powertools' formatter: level, message, timestamp, then the
+        # logger's keys (service, the Lambda context's cold_start and function_* keys, ...),
+        # the extra fields, the correlation id and X-Ray's trace id. Values of None are left out.
+        fields = {"level": "INFO", "message": "request", "timestamp": _timestamp(now)}
+        log_format = getattr(_handler.formatter, "log_format", None) or {}
+        for name, value in log_format.items():
+            if value is not None and name not in _RESERVED:
+                fields[name] = value
+        for name, value in THREAD_LOCAL_KEYS.get().items():
+            if value is not None and name not in _RESERVED:
+                fields[name] = value
+        if method is not None:
+            fields["method"] = method
+        if path is not None:
+            fields["path"] = path
+        fields["status"] = status
+        fields["duration_ms"] = duration_ms
+        fields["correlation_id"] = request_id
+        trace = os.environ.get("_X_AMZN_TRACE_ID")
+        if trace:
+            fields["xray_trace_id"] = trace.split(";")[0].replace("Root=", "")
+    else:
+        fields = {}
+    if not emf:
+        _write(_encode(fields))
+        return
+    failed = status >= 500 or status == 0
+    fields["service"] = SERVICE
+    fields["Requests"] = 1
+    fields["Latency"] = duration_ms
+    if failed:
+        fields["ServerErrors"] = 1
+    if key is not None and key.values:
+        fields["KeyId"] = key.key_id
+        fields.update(key.values)
+    else:
+        key = None
+    _write(_with_metrics(fields, now, failed, key))
+
+
+def metrics_disabled() -> bool:
+    """Powertools' rule: POWERTOOLS_METRICS_DISABLED, or POWERTOOLS_DEV without that variable."""
+    disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+    if disabled is not None:
+        return disabled.lower() in _TRUE
+    dev = os.environ.get("POWERTOOLS_DEV")
+    return dev is not None and dev.lower() in _TRUE
+
+
+def _with_metrics(fields: dict[str, Any], now: float, failed: bool | None, key: KeyMetrics | None) -> str:
+    """`fields` (holding the metric values and dimensions) as JSON, with the `_aws` member that
+    declares them: the request's metrics (unless `failed` is None) and the key's (if any)."""
+    shape = (failed, key.unit, *key.values) if key else (failed,)
+    directives = _directives.get(shape)
+    if directives is None:
+        declared = []
+        if failed is not None:
+            metrics = [*_REQUEST_METRICS, _SERVER_ERRORS] if failed else _REQUEST_METRICS
+            declared.append({"Namespace": NAMESPACE, "Dimensions": [["service"]], "Metrics": metrics})
+        if key:
+            metrics = [{"Name": name, "Unit": key.unit} for name in key.values]
+            dimensions = [["KeyId", "service"]]
+            declared.append({"Namespace": NAMESPACE, "Dimensions": dimensions, "Metrics": metrics})
+        directives = _directives[shape] = _encode(declared)
+    head = _encode(fields)
+    return f'{head[:-1]},"_aws":{{"Timestamp":{int(now * 1000)},"CloudWatchMetrics":{directives}}}}}'
+
+
+_second = -1
+_second_text = ""
+_zone = ""
+
+
+def _timestamp(now: float) -> str:
+    """Powertools' default: local time as `2021-05-03 10:20:19,650+0000` (the strftime once a second)."""
+    global _second, _second_text, _zone
+    second = int(now)
+    if second != _second:
+        parts = time.localtime(second)
+        _second_text = time.strftime("%Y-%m-%d %H:%M:%S", parts)
+        _zone = time.strftime("%z", parts)
+        _second = second
+    return f"{_second_text},{int((now - second) * 1000):03d}{_zone}"
+
+
+def _write(text: str) -> None:
+    stream = getattr(_handler, "stream", None) or sys.stdout
+    _handler.acquire()
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except (OSError, ValueError):  # a closed or broken stream: as logging does, the request goes on
+        pass
+    finally:
+        _handler.release()
 
 
 @lru_cache(maxsize=1)
 def get_tracer() -> Tracer:
     from aws_lambda_powertools import Tracer
 
-    return Tracer(service="relay")
+    return Tracer(service=SERVICE)

@@ -6,7 +6,8 @@ usage meter are bound to the request's context (the resolver checks the key's al
 the services add the usage their responses report). Every response of a limited key carries
 OpenAI's `x-ratelimit-*` headers, streams included (they go out with the status line).
 After the last byte is sent: the meter is written and the tokens settled on the counters,
-off the response path but in the same invocation, so a frozen Lambda loses nothing.
+off the response path but in the same invocation, so a frozen Lambda loses nothing. The key's
+metrics go into the scope, for RequestContextMiddleware to write on the request's one line.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.errors import RelayError
 from relay.http.envelope import error_response
-from relay.observability import key_metrics, logger
+from relay.observability import add_key_metrics, logger
 from relay.services.container import Services
 from relay.services.keys import current
 from relay.services.keys.models import Principal
@@ -61,7 +62,7 @@ async def serve_metered(
             if admission is None:
                 admission = await run_in_threadpool(services.limiter.admit, principal)
         except RelayError as exc:
-            key_metrics(principal.key_id, [("KeyThrottles", 1)])
+            add_key_metrics(scope, principal.key_id, [("KeyThrottles", 1)])
             await error_response(scope["path"], exc)(scope, receive, send)
             return
     extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in admission.headers()] if admission else []
@@ -89,13 +90,13 @@ async def serve_metered(
     finally:
         usage_meter.unbind(meter_token)
         current.unbind(principal_token)
-        _account(services, meter, status)
+        _account(services, meter, status, scope)
         if admission is not None:
             await run_in_threadpool(_settle, services, admission, meter.tokens, meter.key_id)
 
 
-def _account(services: Services, meter: RequestMeter, status: int) -> None:
-    """Usage into the buffer and the key's metrics: no IO, so no thread hop."""
+def _account(services: Services, meter: RequestMeter, status: int, scope: Scope) -> None:
+    """Usage into the buffer and the key's metrics onto the request's line: no IO, so no thread hop."""
     if meter.model is not None or meter.by_model:
         services.usage.record_later(meter)
     tokens = meter.tokens
@@ -104,7 +105,7 @@ def _account(services: Services, meter: RequestMeter, status: int) -> None:
         values.append(("KeyThrottles", 1.0))
     elif status >= 400 or status == 0:
         values.append(("KeyErrors", 1.0))
-    key_metrics(meter.key_id, values)
+    add_key_metrics(scope, meter.key_id, values)
 
 
 def _settle(services: Services, admission: Admission, tokens: int, key_id: str) -> None:

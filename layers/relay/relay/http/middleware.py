@@ -6,13 +6,12 @@ import re
 import time
 import uuid
 
-from aws_lambda_powertools.metrics import MetricUnit
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.errors import PayloadTooLargeError, RelayError
 from relay.http.envelope import error_response
-from relay.observability import logger, metrics, request_id_var
+from relay.observability import KEY_METRICS_SCOPE, KeyMetrics, logger, request_id_var, request_line
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -26,7 +25,10 @@ class BodyTooLargeError(HTTPException):
 
 
 class RequestContextMiddleware:
-    """Sets `x-request-id`, enforces the body size limit and writes one access log line."""
+    """Sets `x-request-id`, enforces the body size limit and writes the request's one line.
+
+    That line is the access log line and the request's EMF metrics at once, with its key's
+    metrics when the metering (relay/http/metering.py) put them in the scope's `KeyMetrics`."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -48,6 +50,10 @@ class RequestContextMiddleware:
                     length = None
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # A copy of the scope with somewhere for the metering to put the key's metrics (the
+        # object itself, so copies of the scope further in still reach it).
+        key = KeyMetrics()
+        scope = {**scope, KEY_METRICS_SCOPE: key}
         started = time.perf_counter()
         status = 0
         started_response = False
@@ -92,20 +98,5 @@ class RequestContextMiddleware:
             await failed(scope, receive, send_with_id)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            logger.info(
-                "request",
-                extra={
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status,
-                    "duration_ms": duration_ms,
-                },
-            )
-            # One EMF line per request; add and flush run without an await in between, so
-            # concurrent requests never interleave in the shared Metrics buffer.
-            metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-            metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=duration_ms)
-            if status >= 500 or status == 0:
-                metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
-            metrics.flush_metrics()
+            request_line(scope.get("method"), scope.get("path"), status, duration_ms, request_id, key)
             request_id_var.reset(token)
