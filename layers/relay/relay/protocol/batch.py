@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from relay.protocol.base import WireModel
 
 # The routes a line may name, in OpenAI's spelling.
 CHAT_URL = "/v1/chat/completions"
@@ -23,7 +25,7 @@ RESPONSES_URL = "/v1/responses"
 BATCH_URLS = (CHAT_URL, COMPLETIONS_URL, EMBEDDINGS_URL, RERANK_URL, CLASSIFICATION_URL, RESPONSES_URL)
 
 
-class BatchRequestLine(BaseModel):
+class BatchRequestLine(WireModel):
     # Unknown keys are refused: a misspelt `custom_id` must not run a line nobody can match.
     model_config = ConfigDict(extra="forbid")
 
@@ -33,18 +35,18 @@ class BatchRequestLine(BaseModel):
     body: dict[str, Any]
 
 
-class BatchResponse(BaseModel):
+class BatchResponse(WireModel):
     status_code: int
     request_id: str
     body: dict[str, Any]
 
 
-class BatchLineError(BaseModel):
+class BatchLineError(WireModel):
     code: str
     message: str
 
 
-class BatchResponseLine(BaseModel):
+class BatchResponseLine(WireModel):
     id: str
     custom_id: str | None
     response: BatchResponse | None = None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from relay.errors import BadRequestError
+from relay.protocol.base import WireModel
 
 BatchStatus = Literal[
     "validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"
@@ -14,7 +15,7 @@ BatchStatus = Literal[
 MAX_METADATA_PAIRS = 16
 
 
-class CreateBatchRequest(BaseModel):
+class CreateBatchRequest(WireModel):
     # Unknown fields are refused: a batch option we do not honour must not pass silently.
     model_config = ConfigDict(extra="forbid")
 
@@ -38,33 +39,33 @@ class CreateBatchRequest(BaseModel):
         return value
 
 
-class BatchError(BaseModel):
+class BatchError(WireModel):
     code: str | None = None
     line: int | None = None
     message: str | None = None
     param: str | None = None
 
 
-class BatchErrors(BaseModel):
+class BatchErrors(WireModel):
     data: list[BatchError] = Field(default_factory=list)
     object: Literal["list"] = "list"
 
 
-class BatchRequestCounts(BaseModel):
+class BatchRequestCounts(WireModel):
     completed: int = 0
     failed: int = 0
     total: int = 0
 
 
-class InputTokensDetails(BaseModel):
+class InputTokensDetails(WireModel):
     cached_tokens: int = 0
 
 
-class OutputTokensDetails(BaseModel):
+class OutputTokensDetails(WireModel):
     reasoning_tokens: int = 0
 
 
-class BatchUsage(BaseModel):
+class BatchUsage(WireModel):
     input_tokens: int = 0
     input_tokens_details: InputTokensDetails = Field(default_factory=InputTokensDetails)
     output_tokens: int = 0
@@ -72,7 +73,7 @@ class BatchUsage(BaseModel):
     total_tokens: int = 0
 
 
-class Batch(BaseModel):
+class Batch(WireModel):
     id: str
     completion_window: str
     created_at: int
@@ -96,7 +97,7 @@ class Batch(BaseModel):
     usage: BatchUsage | None = None
 
 
-class BatchList(BaseModel):
+class BatchList(WireModel):
     object: Literal["list"] = "list"
     data: list[Batch]
     first_id: str | None = None

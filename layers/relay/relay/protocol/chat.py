@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from relay.errors import BadRequestError
+from relay.protocol.base import WireModel
 
 # Bedrock refuses empty names, ids and stop sequences in its own parameter validation, so
 # they are refused here first, as 400s naming the OpenAI field.
@@ -21,12 +22,12 @@ NonEmptyStr = Annotated[str, Field(min_length=1)]
 # --- content parts -------------------------------------------------------------------
 
 
-class _Part(BaseModel):
+class _Part(WireModel):
     # `cache_control` (Anthropic's spelling, used by LiteLLM and LangChain) rides on parts.
     model_config = ConfigDict(extra="allow")
 
 
-class CacheControl(BaseModel):
+class CacheControl(WireModel):
     type: Literal["ephemeral"] = "ephemeral"
     ttl: str | None = None
 
@@ -37,7 +38,7 @@ class TextPart(_Part):
     cache_control: CacheControl | None = None
 
 
-class ImageURL(BaseModel):
+class ImageURL(WireModel):
     url: str
     detail: Literal["auto", "low", "high"] | None = None
 
@@ -48,7 +49,7 @@ class ImagePart(_Part):
     cache_control: CacheControl | None = None
 
 
-class FileRef(BaseModel):
+class FileRef(WireModel):
     file_data: str | None = None  # a data URL: data:application/pdf;base64,...
     file_id: str | None = None
     filename: str | None = None
@@ -60,7 +61,7 @@ class FilePart(_Part):
     cache_control: CacheControl | None = None
 
 
-class InputAudio(BaseModel):
+class InputAudio(WireModel):
     data: str
     format: str
 
@@ -83,18 +84,18 @@ Content = str | list[ContentPart]
 # --- messages ------------------------------------------------------------------------
 
 
-class FunctionCall(BaseModel):
+class FunctionCall(WireModel):
     name: str
     arguments: str
 
 
-class ToolCall(BaseModel):
+class ToolCall(WireModel):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-class ThinkingBlock(BaseModel):
+class ThinkingBlock(WireModel):
     """One reasoning block as the model produced it; `signature` proves it unmodified."""
 
     type: Literal["thinking", "redacted_thinking"] = "thinking"
@@ -103,25 +104,25 @@ class ThinkingBlock(BaseModel):
     data: str | None = None  # base64 of a redacted block
 
 
-class SystemMessage(BaseModel):
+class SystemMessage(WireModel):
     role: Literal["system"]
     content: Content
     name: str | None = None
 
 
-class DeveloperMessage(BaseModel):
+class DeveloperMessage(WireModel):
     role: Literal["developer"]
     content: Content
     name: str | None = None
 
 
-class UserMessage(BaseModel):
+class UserMessage(WireModel):
     role: Literal["user"]
     content: Content
     name: str | None = None
 
 
-class AssistantMessage(BaseModel):
+class AssistantMessage(WireModel):
     model_config = ConfigDict(extra="allow")
 
     role: Literal["assistant"]
@@ -148,13 +149,13 @@ class AssistantMessage(BaseModel):
         return value
 
 
-class ToolMessage(BaseModel):
+class ToolMessage(WireModel):
     role: Literal["tool"]
     content: Content
     tool_call_id: NonEmptyStr
 
 
-class FunctionMessage(BaseModel):
+class FunctionMessage(WireModel):
     role: Literal["function"]
     content: str | None = None
     name: str
@@ -168,14 +169,14 @@ Message = Annotated[
 # --- tools and formats ---------------------------------------------------------------
 
 
-class FunctionDefinition(BaseModel):
+class FunctionDefinition(WireModel):
     name: NonEmptyStr
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
 
 
-class Tool(BaseModel):
+class Tool(WireModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["function"] = "function"
@@ -183,11 +184,11 @@ class Tool(BaseModel):
     cache_control: CacheControl | None = None
 
 
-class NamedFunction(BaseModel):
+class NamedFunction(WireModel):
     name: NonEmptyStr
 
 
-class NamedToolChoice(BaseModel):
+class NamedToolChoice(WireModel):
     type: Literal["function"] = "function"
     function: NamedFunction
 
@@ -195,7 +196,7 @@ class NamedToolChoice(BaseModel):
 ToolChoice = Literal["none", "auto", "required"] | NamedToolChoice
 
 
-class JSONSchemaFormat(BaseModel):
+class JSONSchemaFormat(WireModel):
     name: str
     description: str | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
@@ -204,7 +205,7 @@ class JSONSchemaFormat(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-class ResponseFormat(BaseModel):
+class ResponseFormat(WireModel):
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JSONSchemaFormat | None = None
 
@@ -215,12 +216,12 @@ class ResponseFormat(BaseModel):
         return self
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(WireModel):
     include_usage: bool | None = Field(default=None, strict=True)
     include_obfuscation: bool | None = Field(default=None, strict=True)
 
 
-class GuardrailConfig(BaseModel):
+class GuardrailConfig(WireModel):
     """Relay extension: an Amazon Bedrock guardrail for this request."""
 
     guardrail_identifier: str = Field(alias="guardrailIdentifier")
@@ -233,7 +234,7 @@ class GuardrailConfig(BaseModel):
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(WireModel):
     model_config = ConfigDict(extra="allow")
 
     messages: list[Message] = Field(min_length=1)
@@ -302,7 +303,7 @@ class ChatCompletionRequest(BaseModel):
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
 
 
-class ChatCompletionMessage(BaseModel):
+class ChatCompletionMessage(WireModel):
     content: str | None = None
     refusal: str | None = None
     role: Literal["assistant"] = "assistant"
@@ -314,7 +315,7 @@ class ChatCompletionMessage(BaseModel):
     thinking_blocks: list[ThinkingBlock] | None = None
 
 
-class Choice(BaseModel):
+class Choice(WireModel):
     finish_reason: FinishReason | None
     index: int
     logprobs: None = None
@@ -324,17 +325,17 @@ class Choice(BaseModel):
     stop_sequence: str | None = Field(default=None, exclude=True)
 
 
-class CompletionTokensDetails(BaseModel):
+class CompletionTokensDetails(WireModel):
     reasoning_tokens: int | None = None
 
 
-class PromptTokensDetails(BaseModel):
+class PromptTokensDetails(WireModel):
     cached_tokens: int | None = None
     # --- Relay extension: tokens written to the prompt cache (billed at a higher rate) ---
     cache_write_tokens: int | None = None
 
 
-class CompletionUsage(BaseModel):
+class CompletionUsage(WireModel):
     completion_tokens: int
     prompt_tokens: int
     total_tokens: int
@@ -346,7 +347,7 @@ def _now() -> int:
     return int(time.time())
 
 
-class ChatCompletion(BaseModel):
+class ChatCompletion(WireModel):
     id: str
     choices: list[Choice]
     created: int = Field(default_factory=_now)
@@ -357,19 +358,19 @@ class ChatCompletion(BaseModel):
     usage: CompletionUsage | None = None
 
 
-class ChoiceDeltaFunctionCall(BaseModel):
+class ChoiceDeltaFunctionCall(WireModel):
     name: str | None = None
     arguments: str | None = None
 
 
-class ChoiceDeltaToolCall(BaseModel):
+class ChoiceDeltaToolCall(WireModel):
     index: int
     id: str | None = None
     type: Literal["function"] | None = None
     function: ChoiceDeltaFunctionCall | None = None
 
 
-class ChoiceDelta(BaseModel):
+class ChoiceDelta(WireModel):
     content: str | None = None
     function_call: ChoiceDeltaFunctionCall | None = None
     refusal: str | None = None
@@ -383,7 +384,7 @@ class ChoiceDelta(BaseModel):
     redacted_reasoning: str | None = Field(default=None, exclude=True)
 
 
-class ChunkChoice(BaseModel):
+class ChunkChoice(WireModel):
     delta: ChoiceDelta
     finish_reason: FinishReason | None = None
     index: int
@@ -391,7 +392,7 @@ class ChunkChoice(BaseModel):
     stop_sequence: str | None = Field(default=None, exclude=True)  # as on Choice
 
 
-class ChatCompletionChunk(BaseModel):
+class ChatCompletionChunk(WireModel):
     id: str
     choices: list[ChunkChoice]
     created: int

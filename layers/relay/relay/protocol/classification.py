@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from relay.protocol.base import WireModel
 
 MAX_INPUTS = 256
 
 
-class ClassificationRequest(BaseModel):
+class ClassificationRequest(WireModel):
     model_config = ConfigDict(extra="allow")
 
     model: str
@@ -20,19 +22,19 @@ class ClassificationRequest(BaseModel):
         return [self.input] if isinstance(self.input, str) else list(self.input)
 
 
-class ClassificationResult(BaseModel):
+class ClassificationResult(WireModel):
     index: int
     logits: dict[str, float] | None = None
     probs: dict[str, float] | None = None
 
 
-class ClassificationUsage(BaseModel):
+class ClassificationUsage(WireModel):
     completion_tokens: int = 0
     prompt_tokens: int = 0
     total_tokens: int = 0
 
 
-class ClassificationResponse(BaseModel):
+class ClassificationResponse(WireModel):
     id: str
     object: Literal["list"] = "list"
     model: str
@@ -40,7 +42,7 @@ class ClassificationResponse(BaseModel):
     usage: ClassificationUsage
 
 
-class InvocationRequest(BaseModel):
+class InvocationRequest(WireModel):
     # Nothing else is forwarded, so any other field would be silently lost: refuse it.
     model_config = ConfigDict(extra="forbid")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from relay.protocol.base import WireModel
 from relay.protocol.chat import CompletionUsage, StreamOptions
 
 
-class CompletionRequest(BaseModel):
+class CompletionRequest(WireModel):
     model_config = ConfigDict(extra="allow")
 
     model: str
@@ -36,7 +37,7 @@ class CompletionRequest(BaseModel):
         return dict(self.model_extra or {})
 
 
-class CompletionLogprobs(BaseModel):
+class CompletionLogprobs(WireModel):
     """Token log probabilities, as OpenAI-compatible containers (vLLM, SGLang) return them."""
 
     text_offset: list[int] | None = None
@@ -45,7 +46,7 @@ class CompletionLogprobs(BaseModel):
     top_logprobs: list[dict[str, float] | None] | None = None
 
 
-class CompletionChoice(BaseModel):
+class CompletionChoice(WireModel):
     finish_reason: Literal["stop", "length", "content_filter"] | None
     index: int
     # Only completions served by a container itself carry these; chat models have none.
@@ -53,7 +54,7 @@ class CompletionChoice(BaseModel):
     text: str
 
 
-class Completion(BaseModel):
+class Completion(WireModel):
     id: str
     choices: list[CompletionChoice]
     created: int

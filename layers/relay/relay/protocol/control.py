@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from relay.protocol.base import WireModel
 
 # The key models live in protocol.keys; re-exported for the routes and docs that import them here.
 from relay.protocol.keys import ApiKeyObject as ApiKeyObject
@@ -13,13 +15,13 @@ from relay.protocol.keys import CreateKeyRequest as CreateKeyRequest
 from relay.protocol.training import TrainingJobSummary
 
 
-class CreateProjectRequest(BaseModel):
+class CreateProjectRequest(WireModel):
     model_config = ConfigDict(extra="allow")
 
     name: str | None = None
 
 
-class ProjectSummary(BaseModel):
+class ProjectSummary(WireModel):
     id: str
     name: str
     # Relay's own fields.
@@ -27,14 +29,14 @@ class ProjectSummary(BaseModel):
     updated_at: int
 
 
-class DatasetSummary(BaseModel):
+class DatasetSummary(WireModel):
     id: str
     name: str
     created_at: int
     is_uploaded: bool
 
 
-class ProjectDeployment(BaseModel):
+class ProjectDeployment(WireModel):
     """The spec's DeploymentSummary, as the project detail lists it (unset fields left out)."""
 
     id: str
@@ -43,7 +45,7 @@ class ProjectDeployment(BaseModel):
     created_at: int | None = None
 
 
-class ProjectDetail(BaseModel):
+class ProjectDetail(WireModel):
     """Served with `exclude_none`: a child's unset fields are left out, as stored."""
 
     id: str
@@ -56,12 +58,12 @@ class ProjectDetail(BaseModel):
     updated_at: int
 
 
-class DatasetLineError(BaseModel):
+class DatasetLineError(WireModel):
     line: int
     message: str
 
 
-class DatasetRejection(BaseModel):
+class DatasetRejection(WireModel):
     """Why the worker refused a large upload (the 400 a small one gets from `complete`)."""
 
     code: str = Field(description="checksum_mismatch, invalid_dataset or upload_incomplete")
@@ -70,7 +72,7 @@ class DatasetRejection(BaseModel):
     lines: list[DatasetLineError] = []
 
 
-class DatasetDetail(BaseModel):
+class DatasetDetail(WireModel):
     id: str
     name: str
     is_uploaded: bool
@@ -94,7 +96,7 @@ class DatasetDetail(BaseModel):
     error: DatasetRejection | None = None
 
 
-class CreateUploadRequest(BaseModel):
+class CreateUploadRequest(WireModel):
     """Start a presigned upload: declare the file so S3 can refuse anything else."""
 
     model_config = ConfigDict(extra="allow")
@@ -105,14 +107,14 @@ class CreateUploadRequest(BaseModel):
     filename: str | None = Field(default=None, description="Its extension selects JSONL or CSV")
 
 
-class PresignedUpload(BaseModel):
+class PresignedUpload(WireModel):
     method: Literal["POST"] = "POST"
     url: str
     fields: dict[str, str]
     expires_at: int
 
 
-class UploadResponse(BaseModel):
+class UploadResponse(WireModel):
     id: str
     name: str
     created_at: int
@@ -121,12 +123,12 @@ class UploadResponse(BaseModel):
     complete_url: str
 
 
-class TestingFunctionSummary(BaseModel):
+class TestingFunctionSummary(WireModel):
     name: str
     content: str
     dependencies: list[str]
 
 
-class RotatedAdminKey(BaseModel):
+class RotatedAdminKey(WireModel):
     object: Literal["admin_key"] = "admin_key"
     key: str  # the new admin key, returned once; the old one is refused from now on

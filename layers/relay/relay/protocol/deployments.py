@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from relay.protocol.base import WireModel
 
 DeploymentStatus = Literal[
     "Pending",
@@ -37,7 +39,7 @@ MAX_INACTIVE_TIMEOUT = 7 * 24 * 3600
 DEFAULT_INACTIVE_TIMEOUT = 3600
 
 
-class ScheduleConfig(BaseModel):
+class ScheduleConfig(WireModel):
     """A weekly window: start at `start_time` and stop at `end_time` on each of `days`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -48,13 +50,13 @@ class ScheduleConfig(BaseModel):
     days: list[Day] = Field(min_length=1, max_length=7)
 
 
-class InactiveTimeoutConfig(BaseModel):
+class InactiveTimeoutConfig(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     inactive_duration: int = Field(ge=MIN_INACTIVE_TIMEOUT, le=MAX_INACTIVE_TIMEOUT)
 
 
-class ResourceManagementConfig(BaseModel):
+class ResourceManagementConfig(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     management_type: ManagementType
@@ -70,7 +72,7 @@ class ResourceManagementConfig(BaseModel):
         return self
 
 
-class CreateDeploymentRequest(BaseModel):
+class CreateDeploymentRequest(WireModel):
     # Unknown fields are refused with a 400 naming them, never silently ignored.
     model_config = ConfigDict(extra="forbid")
 
@@ -86,7 +88,7 @@ class CreateDeploymentRequest(BaseModel):
     schedule: ScheduleConfig | None = None
 
 
-class DeployOnEngineRequest(BaseModel):
+class DeployOnEngineRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, pattern=DEPLOYMENT_NAME_PATTERN)
@@ -95,13 +97,13 @@ class DeployOnEngineRequest(BaseModel):
     checkpoint: int = Field(ge=0)
 
 
-class UndeployRequest(BaseModel):
+class UndeployRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     deployment_name: str = Field(min_length=1, max_length=128)
 
 
-class CreateEngineRequest(BaseModel):
+class CreateEngineRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=128)
@@ -110,18 +112,18 @@ class CreateEngineRequest(BaseModel):
     resource_management_config: ResourceManagementConfig | None = None
 
 
-class DeploymentSummary(BaseModel):
+class DeploymentSummary(WireModel):
     id: str
     name: str
     status: DeploymentStatus
     created_at: int
 
 
-class ClassificationMetadata(BaseModel):
+class ClassificationMetadata(WireModel):
     labels: list[str]
 
 
-class DeploymentDetail(BaseModel):
+class DeploymentDetail(WireModel):
     id: str
     name: str
     task_type: str
@@ -150,7 +152,7 @@ class EngineDeployment(DeploymentSummary):
     copies: int | None = None
 
 
-class InferenceEngineSummary(BaseModel):
+class InferenceEngineSummary(WireModel):
     id: str
     name: str
     status: EngineStatus
@@ -161,7 +163,7 @@ class InferenceEngineSummary(BaseModel):
     created_at: int
 
 
-class InferenceEngineDetail(BaseModel):
+class InferenceEngineDetail(WireModel):
     id: str
     name: str
     status: EngineStatus

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from relay.errors import BadRequestError
+from relay.protocol.base import WireModel
 
 EmbeddingInput = str | list[str] | list[int] | list[list[int]]
 MAX_INPUTS = 2048
 
 
-class EmbeddingRequest(BaseModel):
+class EmbeddingRequest(WireModel):
     # Unknown fields are refused (a misspelt `dimension` must not pass silently).
     model_config = ConfigDict(extra="forbid")
 
@@ -64,25 +65,25 @@ class EmbeddingRequest(BaseModel):
         return raw  # type: ignore[return-value]
 
 
-class Embedding(BaseModel):
+class Embedding(WireModel):
     object: Literal["embedding"] = "embedding"
     index: int
     embedding: list[float] | str  # str when encoding_format is base64
 
 
-class EmbeddingUsage(BaseModel):
+class EmbeddingUsage(WireModel):
     prompt_tokens: int
     total_tokens: int
 
 
-class EmbeddingResponse(BaseModel):
+class EmbeddingResponse(WireModel):
     object: Literal["list"] = "list"
     data: list[Embedding]
     model: str
     usage: EmbeddingUsage
 
 
-class Similarity(BaseModel):
+class Similarity(WireModel):
     input_embedding: list[float]
     target_embedding: list[float]
     cosine_score: float | None = None
@@ -90,6 +91,6 @@ class Similarity(BaseModel):
     euclidean_distance: float | None = None
 
 
-class SimilarityResponse(BaseModel):
+class SimilarityResponse(WireModel):
     id: str
     response: Similarity

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from relay.protocol.base import WireModel
 
 # What a client may upload; `batch_output` and `fine-tune-results` are what Relay writes (a
 # batch's output and error files, a fine-tuning job's metrics CSV).
@@ -16,7 +18,7 @@ MIN_EXPIRES_AFTER = 3600
 MAX_EXPIRES_AFTER = 30 * 24 * 3600
 
 
-class FileObject(BaseModel):
+class FileObject(WireModel):
     id: str
     bytes: int
     created_at: int
@@ -28,7 +30,7 @@ class FileObject(BaseModel):
     status_details: str | None = None
 
 
-class FileList(BaseModel):
+class FileList(WireModel):
     object: Literal["list"] = "list"
     data: list[FileObject]
     first_id: str | None = None
@@ -36,13 +38,13 @@ class FileList(BaseModel):
     has_more: bool = False
 
 
-class FileDeleted(BaseModel):
+class FileDeleted(WireModel):
     id: str
     object: Literal["file"] = "file"
     deleted: bool = True
 
 
-class ExpiresAfter(BaseModel):
+class ExpiresAfter(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     anchor: Literal["created_at"] = "created_at"
@@ -52,7 +54,7 @@ class ExpiresAfter(BaseModel):
 # --- Relay extension: files larger than a Lambda payload go straight to S3 ---
 
 
-class CreateFileUploadRequest(BaseModel):
+class CreateFileUploadRequest(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     filename: str = Field(min_length=1, max_length=255)
@@ -62,13 +64,13 @@ class CreateFileUploadRequest(BaseModel):
     expires_after: ExpiresAfter | None = None
 
 
-class FileUploadTarget(BaseModel):
+class FileUploadTarget(WireModel):
     url: str
     fields: dict[str, str]
     expires_at: int
 
 
-class FileUpload(BaseModel):
+class FileUpload(WireModel):
     id: str
     object: Literal["file.upload"] = "file.upload"
     filename: str

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from relay.protocol.base import WireModel
 from relay.protocol.batches import MAX_METADATA_PAIRS
 
 FineTuningStatus = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
@@ -21,7 +22,7 @@ MAX_SEED = 2_147_483_647
 Auto = Literal["auto"]
 
 
-class Hyperparameters(BaseModel):
+class Hyperparameters(WireModel):
     """Each value `"auto"` (the catalogue's default) or a number; unknown keys are refused."""
 
     model_config = ConfigDict(extra="forbid")
@@ -45,7 +46,7 @@ class Hyperparameters(BaseModel):
         return value
 
 
-class SupervisedMethod(BaseModel):
+class SupervisedMethod(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     hyperparameters: Hyperparameters | None = None
@@ -74,7 +75,7 @@ class ReinforcementHyperparameters(Hyperparameters):
         return value
 
 
-class ReinforcementMethod(BaseModel):
+class ReinforcementMethod(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     # Read by the service (`services/fine_tuning/graders.py`), which names what it cannot map.
@@ -82,7 +83,7 @@ class ReinforcementMethod(BaseModel):
     hyperparameters: ReinforcementHyperparameters | None = None
 
 
-class Method(BaseModel):
+class Method(WireModel):
     # `dpo` is read by the service only to refuse it by name.
     model_config = ConfigDict(extra="forbid")
 
@@ -92,7 +93,7 @@ class Method(BaseModel):
     reinforcement: ReinforcementMethod | None = None
 
 
-class CreateFineTuningJobRequest(BaseModel):
+class CreateFineTuningJobRequest(WireModel):
     # Unknown fields are refused with a 400 naming them: a training option must not pass silently.
     model_config = ConfigDict(extra="forbid")
 
@@ -142,34 +143,34 @@ class CreateFineTuningJobRequest(BaseModel):
         return self
 
 
-class FineTuningError(BaseModel):
+class FineTuningError(WireModel):
     code: str
     message: str
     param: str | None = None
 
 
-class ResolvedHyperparameters(BaseModel):
+class ResolvedHyperparameters(WireModel):
     batch_size: Auto | int = "auto"
     learning_rate_multiplier: Auto | float = "auto"
     n_epochs: Auto | int = "auto"
 
 
-class ResolvedSupervised(BaseModel):
+class ResolvedSupervised(WireModel):
     hyperparameters: ResolvedHyperparameters
 
 
-class ResolvedReinforcement(BaseModel):
+class ResolvedReinforcement(WireModel):
     grader: dict[str, Any]
     hyperparameters: ResolvedHyperparameters
 
 
-class ResolvedMethod(BaseModel):
+class ResolvedMethod(WireModel):
     type: MethodType
     supervised: ResolvedSupervised | None = None
     reinforcement: ResolvedReinforcement | None = None
 
 
-class FineTuningJob(BaseModel):
+class FineTuningJob(WireModel):
     id: str
     created_at: int
     error: FineTuningError | None = None
@@ -194,13 +195,13 @@ class FineTuningJob(BaseModel):
     training_job_id: str | None = None
 
 
-class FineTuningJobList(BaseModel):
+class FineTuningJobList(WireModel):
     object: Literal["list"] = "list"
     data: list[FineTuningJob]
     has_more: bool = False
 
 
-class FineTuningJobEvent(BaseModel):
+class FineTuningJobEvent(WireModel):
     id: str
     created_at: int
     level: Literal["info", "warn", "error"]
@@ -210,19 +211,19 @@ class FineTuningJobEvent(BaseModel):
     type: Literal["message", "metrics"] = "message"
 
 
-class FineTuningJobEventList(BaseModel):
+class FineTuningJobEventList(WireModel):
     object: Literal["list"] = "list"
     data: list[FineTuningJobEvent]
     has_more: bool = False
 
 
-class CheckpointMetrics(BaseModel):
+class CheckpointMetrics(WireModel):
     step: float | None = None
     train_loss: float | None = None
     valid_loss: float | None = None
 
 
-class FineTuningJobCheckpoint(BaseModel):
+class FineTuningJobCheckpoint(WireModel):
     id: str
     created_at: int
     fine_tuned_model_checkpoint: str
@@ -232,7 +233,7 @@ class FineTuningJobCheckpoint(BaseModel):
     step_number: int
 
 
-class FineTuningJobCheckpointList(BaseModel):
+class FineTuningJobCheckpointList(WireModel):
     object: Literal["list"] = "list"
     data: list[FineTuningJobCheckpoint]
     first_id: str | None = None

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from relay.protocol.base import WireModel
 
 # An application inference profile is what carries a team's cost allocation tags.
 _PROFILE_ARN = re.compile(
@@ -20,14 +22,14 @@ _MAX_PATTERNS = 100
 _MAX_METADATA = 50
 
 
-class TokenBudgetObject(BaseModel):
+class TokenBudgetObject(WireModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(gt=0, strict=True)
     period: Literal["day", "month"]
 
 
-class _KeyFields(BaseModel):
+class _KeyFields(WireModel):
     model_config = ConfigDict(extra="allow")
 
     name: str | None = Field(default=None, max_length=256)
@@ -66,7 +68,7 @@ class UpdateKeyRequest(_KeyFields):
     """`PATCH /v1/keys/{id}`: only the fields sent change."""
 
 
-class KeyUsage(BaseModel):
+class KeyUsage(WireModel):
     """The key's usage in the current UTC period (its budget's, else the day)."""
 
     period: Literal["day", "month"]
@@ -78,7 +80,7 @@ class KeyUsage(BaseModel):
     total_tokens: int
 
 
-class ApiKeyObject(BaseModel):
+class ApiKeyObject(WireModel):
     id: str
     object: Literal["api_key"] = "api_key"
     name: str
@@ -101,7 +103,7 @@ class CreatedApiKey(ApiKeyObject):
     key: str  # the only time the plaintext is ever returned
 
 
-class UsageRow(BaseModel):
+class UsageRow(WireModel):
     object: Literal["usage"] = "usage"
     key_id: str | None
     model: str | None
@@ -113,6 +115,6 @@ class UsageRow(BaseModel):
     cache_write_tokens: int
 
 
-class UsageList(BaseModel):
+class UsageList(WireModel):
     object: Literal["list"] = "list"
     data: list[UsageRow]

@@ -9,31 +9,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from relay.protocol.base import WireModel
 from relay.protocol.chat import CacheControl
 
 # --- content blocks ------------------------------------------------------------------
 
 
-class Base64Source(BaseModel):
+class Base64Source(WireModel):
     type: Literal["base64"]
     media_type: str
     data: str
 
 
-class URLSource(BaseModel):
+class URLSource(WireModel):
     type: Literal["url"]
     url: str
 
 
-class PlainTextSource(BaseModel):
+class PlainTextSource(WireModel):
     type: Literal["text"]
     media_type: str = "text/plain"
     data: str
 
 
-class TextBlockParam(BaseModel):
+class TextBlockParam(WireModel):
     model_config = ConfigDict(extra="allow")  # `citations` on answers echoed back
 
     type: Literal["text"]
@@ -41,13 +42,13 @@ class TextBlockParam(BaseModel):
     cache_control: CacheControl | None = None
 
 
-class ImageBlockParam(BaseModel):
+class ImageBlockParam(WireModel):
     type: Literal["image"]
     source: Annotated[Base64Source | URLSource, Field(discriminator="type")]
     cache_control: CacheControl | None = None
 
 
-class DocumentBlockParam(BaseModel):
+class DocumentBlockParam(WireModel):
     type: Literal["document"]
     source: Annotated[Base64Source | URLSource | PlainTextSource, Field(discriminator="type")]
     title: str | None = None
@@ -56,7 +57,7 @@ class DocumentBlockParam(BaseModel):
     cache_control: CacheControl | None = None
 
 
-class ToolUseBlockParam(BaseModel):
+class ToolUseBlockParam(WireModel):
     type: Literal["tool_use"]
     id: str
     name: str
@@ -67,7 +68,7 @@ class ToolUseBlockParam(BaseModel):
 ToolResultContent = Annotated[TextBlockParam | ImageBlockParam, Field(discriminator="type")]
 
 
-class ToolResultBlockParam(BaseModel):
+class ToolResultBlockParam(WireModel):
     type: Literal["tool_result"]
     tool_use_id: str
     content: str | list[ToolResultContent] | None = None
@@ -75,13 +76,13 @@ class ToolResultBlockParam(BaseModel):
     cache_control: CacheControl | None = None
 
 
-class ThinkingBlockParam(BaseModel):
+class ThinkingBlockParam(WireModel):
     type: Literal["thinking"]
     thinking: str
     signature: str
 
 
-class RedactedThinkingBlockParam(BaseModel):
+class RedactedThinkingBlockParam(WireModel):
     type: Literal["redacted_thinking"]
     data: str
 
@@ -98,7 +99,7 @@ ContentBlockParam = Annotated[
 ]
 
 
-class MessageParam(BaseModel):
+class MessageParam(WireModel):
     role: Literal["user", "assistant"]
     content: str | Annotated[list[ContentBlockParam], Field(min_length=1)]
 
@@ -106,7 +107,7 @@ class MessageParam(BaseModel):
 # --- tools, choices, thinking --------------------------------------------------------
 
 
-class ToolParam(BaseModel):
+class ToolParam(WireModel):
     model_config = ConfigDict(extra="allow")
 
     name: str
@@ -116,26 +117,26 @@ class ToolParam(BaseModel):
     cache_control: CacheControl | None = None
 
 
-class ToolChoiceParam(BaseModel):
+class ToolChoiceParam(WireModel):
     type: Literal["auto", "any", "tool", "none"]
     name: str | None = None
     disable_parallel_tool_use: bool | None = None
 
 
-class ThinkingEnabled(BaseModel):
+class ThinkingEnabled(WireModel):
     type: Literal["enabled"]
     budget_tokens: int = Field(ge=1024, strict=True)
 
 
-class ThinkingDisabled(BaseModel):
+class ThinkingDisabled(WireModel):
     type: Literal["disabled"]
 
 
-class MessageMetadata(BaseModel):
+class MessageMetadata(WireModel):
     user_id: str | None = None
 
 
-class MessageCreateRequest(BaseModel):
+class MessageCreateRequest(WireModel):
     model_config = ConfigDict(extra="allow")
 
     model: str
@@ -154,7 +155,7 @@ class MessageCreateRequest(BaseModel):
     top_p: float | None = Field(default=None, ge=0.0, le=1.0, strict=True)
 
 
-class CountTokensRequest(BaseModel):
+class CountTokensRequest(WireModel):
     """`/v1/messages/count_tokens`: a message request without the generation settings."""
 
     model_config = ConfigDict(extra="allow")
@@ -167,7 +168,7 @@ class CountTokensRequest(BaseModel):
     tools: list[ToolParam] | None = None
 
 
-class CountTokensResponse(BaseModel):
+class CountTokensResponse(WireModel):
     input_tokens: int
 
 
@@ -176,25 +177,25 @@ class CountTokensResponse(BaseModel):
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal"]
 
 
-class TextBlock(BaseModel):
+class TextBlock(WireModel):
     type: Literal["text"] = "text"
     text: str
 
 
-class ToolUseBlock(BaseModel):
+class ToolUseBlock(WireModel):
     type: Literal["tool_use"] = "tool_use"
     id: str
     name: str
     input: dict[str, Any]
 
 
-class ThinkingBlock(BaseModel):
+class ThinkingBlock(WireModel):
     type: Literal["thinking"] = "thinking"
     thinking: str
     signature: str
 
 
-class RedactedThinkingBlock(BaseModel):
+class RedactedThinkingBlock(WireModel):
     type: Literal["redacted_thinking"] = "redacted_thinking"
     data: str
 
@@ -202,14 +203,14 @@ class RedactedThinkingBlock(BaseModel):
 ContentBlock = TextBlock | ToolUseBlock | ThinkingBlock | RedactedThinkingBlock
 
 
-class Usage(BaseModel):
+class Usage(WireModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_input_tokens: int | None = None
     cache_read_input_tokens: int | None = None
 
 
-class Message(BaseModel):
+class Message(WireModel):
     id: str
     type: Literal["message"] = "message"
     role: Literal["assistant"] = "assistant"
@@ -223,44 +224,44 @@ class Message(BaseModel):
 # --- stream events (each is written as `event: <type>` + `data: <json>`) -------------
 
 
-class MessageStartEvent(BaseModel):
+class MessageStartEvent(WireModel):
     type: Literal["message_start"] = "message_start"
     message: Message
 
 
-class ContentBlockStartEvent(BaseModel):
+class ContentBlockStartEvent(WireModel):
     type: Literal["content_block_start"] = "content_block_start"
     index: int
     content_block: dict[str, Any]
 
 
-class ContentBlockDeltaEvent(BaseModel):
+class ContentBlockDeltaEvent(WireModel):
     type: Literal["content_block_delta"] = "content_block_delta"
     index: int
     delta: dict[str, Any]
 
 
-class ContentBlockStopEvent(BaseModel):
+class ContentBlockStopEvent(WireModel):
     type: Literal["content_block_stop"] = "content_block_stop"
     index: int
 
 
-class MessageDelta(BaseModel):
+class MessageDelta(WireModel):
     stop_reason: StopReason | None = None
     stop_sequence: str | None = None
 
 
-class MessageDeltaEvent(BaseModel):
+class MessageDeltaEvent(WireModel):
     type: Literal["message_delta"] = "message_delta"
     delta: MessageDelta
     usage: Usage
 
 
-class MessageStopEvent(BaseModel):
+class MessageStopEvent(WireModel):
     type: Literal["message_stop"] = "message_stop"
 
 
-class PingEvent(BaseModel):
+class PingEvent(WireModel):
     type: Literal["ping"] = "ping"
 
 

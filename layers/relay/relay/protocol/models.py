@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from relay.protocol.base import WireModel
 
 ModelType = Literal["chat", "completion", "embeddings", "rerank", "classification", "transcription"]
 
 
-class Model(BaseModel):
+class Model(WireModel):
     id: str
     object: Literal["model"] = "model"
     created: int
@@ -21,6 +23,6 @@ class Model(BaseModel):
     support_serverless: bool
 
 
-class ModelList(BaseModel):
+class ModelList(WireModel):
     object: Literal["list"] = "list"
     data: list[Model]

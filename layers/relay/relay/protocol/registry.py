@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from relay.protocol.base import WireModel
 from relay.protocol.models import ModelType
 from relay.targets import Flavour
 
@@ -23,7 +24,7 @@ _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,63})?$"
 _ENDPOINT = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 
 
-class RegisterModelRequest(BaseModel):
+class RegisterModelRequest(WireModel):
     id: str = Field(pattern=_NAME, description="`name/tag`; a bare name means `name/dev`")
     endpoint_name: str = Field(pattern=_ENDPOINT)
     inference_component: str | None = Field(default=None, pattern=_ENDPOINT)
@@ -56,7 +57,7 @@ class RegisterModelRequest(BaseModel):
         return self
 
 
-class RegisteredModel(BaseModel):
+class RegisteredModel(WireModel):
     id: str
     object: Literal["model"] = "model"
     name: str
@@ -73,12 +74,12 @@ class RegisteredModel(BaseModel):
     endpoint_status: str | None = None
 
 
-class RegisteredModelList(BaseModel):
+class RegisteredModelList(WireModel):
     object: Literal["list"] = "list"
     data: list[RegisteredModel]
 
 
-class DeletedModel(BaseModel):
+class DeletedModel(WireModel):
     id: str
     object: Literal["model"] = "model"
     deleted: bool = True

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from relay.errors import BadRequestError
+from relay.protocol.base import WireModel
 
 MAX_DOCUMENTS = 1000
 
 
-class RerankDocumentObject(BaseModel):
+class RerankDocumentObject(WireModel):
     model_config = ConfigDict(extra="allow")  # other keys are the document's metadata
 
     text: str
 
 
-class RerankRequest(BaseModel):
+class RerankRequest(WireModel):
     # Unknown fields (Cohere's rank_fields, max_chunks_per_doc, ...) are refused, not ignored.
     model_config = ConfigDict(extra="forbid")
 
@@ -49,23 +50,23 @@ class RerankRequest(BaseModel):
         return {} if isinstance(document, str) else dict(document.model_extra or {})
 
 
-class RerankedDocument(BaseModel):
+class RerankedDocument(WireModel):
     text: str
 
 
-class RerankResult(BaseModel):
+class RerankResult(WireModel):
     index: int
     relevance_score: float
     document: RerankedDocument | None = None
     metadata: dict[str, Any] | None = None
 
 
-class RerankUsage(BaseModel):
+class RerankUsage(WireModel):
     total_tokens: int = 0
     search_units: int | None = None
 
 
-class RerankResponse(BaseModel):
+class RerankResponse(WireModel):
     id: str
     object: Literal["list"] = "list"
     model: str

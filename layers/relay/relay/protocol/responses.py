@@ -11,26 +11,27 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from relay.protocol.base import WireModel
 from relay.protocol.chat import ReasoningEffort, StreamOptions
 
 # --- input items ---------------------------------------------------------------------
 
 
-class InputText(BaseModel):
+class InputText(WireModel):
     type: Literal["input_text", "output_text"]
     text: str
 
 
-class InputImage(BaseModel):
+class InputImage(WireModel):
     type: Literal["input_image"]
     image_url: str | None = None
     file_id: str | None = None
     detail: Literal["auto", "low", "high"] | None = None
 
 
-class InputFile(BaseModel):
+class InputFile(WireModel):
     type: Literal["input_file"]
     file_data: str | None = None
     file_id: str | None = None
@@ -38,12 +39,12 @@ class InputFile(BaseModel):
     filename: str | None = None
 
 
-class Refusal(BaseModel):
+class Refusal(WireModel):
     type: Literal["refusal"]
     refusal: str
 
 
-class MessageItem(BaseModel):
+class MessageItem(WireModel):
     model_config = ConfigDict(extra="allow")  # `id`, `status` of echoed output items
 
     type: Literal["message"] = "message"
@@ -51,7 +52,7 @@ class MessageItem(BaseModel):
     content: str | list[dict[str, Any]]
 
 
-class FunctionCallItem(BaseModel):
+class FunctionCallItem(WireModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["function_call"]
@@ -61,7 +62,7 @@ class FunctionCallItem(BaseModel):
     id: str | None = None
 
 
-class FunctionCallOutputItem(BaseModel):
+class FunctionCallOutputItem(WireModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["function_call_output"]
@@ -70,12 +71,12 @@ class FunctionCallOutputItem(BaseModel):
     id: str | None = None
 
 
-class SummaryText(BaseModel):
+class SummaryText(WireModel):
     type: Literal["summary_text"] = "summary_text"
     text: str
 
 
-class ReasoningItem(BaseModel):
+class ReasoningItem(WireModel):
     model_config = ConfigDict(extra="allow")
 
     type: Literal["reasoning"]
@@ -87,7 +88,7 @@ class ReasoningItem(BaseModel):
 # --- request -------------------------------------------------------------------------
 
 
-class FormatText(BaseModel):
+class FormatText(WireModel):
     type: Literal["text", "json_object", "json_schema"] = "text"
     name: str | None = None
     description: str | None = None
@@ -97,13 +98,13 @@ class FormatText(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
-class TextConfig(BaseModel):
+class TextConfig(WireModel):
     model_config = ConfigDict(extra="allow")  # `verbosity` is refused by name
 
     format: FormatText = Field(default_factory=FormatText)
 
 
-class ReasoningConfig(BaseModel):
+class ReasoningConfig(WireModel):
     effort: ReasoningEffort | Literal["none"] | None = None
     summary: Literal["auto", "concise", "detailed"] | None = None
     generate_summary: Literal["auto", "concise", "detailed"] | None = None
@@ -112,7 +113,7 @@ class ReasoningConfig(BaseModel):
 Include = Literal["reasoning.encrypted_content"]
 
 
-class ResponseCreateRequest(BaseModel):
+class ResponseCreateRequest(WireModel):
     model_config = ConfigDict(extra="allow")
 
     model: str
@@ -152,16 +153,16 @@ class ResponseCreateRequest(BaseModel):
 Status = Literal["completed", "incomplete", "failed", "in_progress"]
 
 
-class InputTokensDetails(BaseModel):
+class InputTokensDetails(WireModel):
     cached_tokens: int = 0
     cache_write_tokens: int = 0
 
 
-class OutputTokensDetails(BaseModel):
+class OutputTokensDetails(WireModel):
     reasoning_tokens: int = 0
 
 
-class ResponseUsage(BaseModel):
+class ResponseUsage(WireModel):
     input_tokens: int
     input_tokens_details: InputTokensDetails
     output_tokens: int
@@ -169,11 +170,11 @@ class ResponseUsage(BaseModel):
     total_tokens: int
 
 
-class IncompleteDetails(BaseModel):
+class IncompleteDetails(WireModel):
     reason: Literal["max_output_tokens", "content_filter"]
 
 
-class ResponseError(BaseModel):
+class ResponseError(WireModel):
     code: str
     message: str
 
@@ -182,7 +183,7 @@ def _now() -> int:
     return int(time.time())
 
 
-class Response(BaseModel):
+class Response(WireModel):
     # Echoed request fields are kept even when null: the SDK reads them as attributes.
     id: str
     object: Literal["response"] = "response"
@@ -213,13 +214,13 @@ class Response(BaseModel):
     user: str | None = None
 
 
-class DeletedResponse(BaseModel):
+class DeletedResponse(WireModel):
     id: str
     object: Literal["response.deleted"] = "response.deleted"
     deleted: bool = True
 
 
-class InputItemList(BaseModel):
+class InputItemList(WireModel):
     object: Literal["list"] = "list"
     data: list[dict[str, Any]]
     first_id: str | None = None

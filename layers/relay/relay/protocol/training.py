@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from relay.evaluation import TESTING_FUNCTIONS
+from relay.protocol.base import WireModel
 
 TaskType = Literal["text-generation", "classification", "embedding", "regression"]
 BaseModelOption = Literal["pre-trained", "fine-tuned"]
@@ -30,7 +31,7 @@ def _known_functions(names: list[str], field: str) -> list[str]:
     return names
 
 
-class CreateTrainingJobRequest(BaseModel):
+class CreateTrainingJobRequest(WireModel):
     """The SFT request body; the GRPO body adds `reward`."""
 
     # Unknown fields are refused with a 400 naming them, never silently ignored.
@@ -115,7 +116,7 @@ class CreateGRPOTrainingJobRequest(CreateTrainingJobRequest):
 # --- responses, in the spec's field order; Relay's own fields in a commented block ---
 
 
-class TrainingJobSummary(BaseModel):
+class TrainingJobSummary(WireModel):
     id: str
     name: str
     training_technique: TrainingTechnique
@@ -134,12 +135,12 @@ class TrainingJobSummary(BaseModel):
     updated_at: int
 
 
-class TrainingLossPoint(BaseModel):
+class TrainingLossPoint(WireModel):
     timestamp: float
     loss: float
 
 
-class TrainingDataset(BaseModel):
+class TrainingDataset(WireModel):
     """The spec's DatasetSummary of a job's train or test dataset."""
 
     id: str
@@ -148,7 +149,7 @@ class TrainingDataset(BaseModel):
     is_uploaded: bool
 
 
-class TrainingJobDetail(BaseModel):
+class TrainingJobDetail(WireModel):
     id: str
     name: str
     training_technique: TrainingTechnique
@@ -173,12 +174,12 @@ class TrainingJobDetail(BaseModel):
     failure_reason: str | None = None
 
 
-class CheckpointTestResults(BaseModel):
+class CheckpointTestResults(WireModel):
     general_test_result: str | None = None
     aggregated_test_result: dict[str, str] = {}
 
 
-class TrainingJobCheckpoint(BaseModel):
+class TrainingJobCheckpoint(WireModel):
     checkpoint: int
     model_download_url: str | None = Field(
         description="A presigned HTTPS link to the weights file (None when the folder holds none)"

@@ -7,7 +7,7 @@ response and its stored copy name the same items.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from relay.protocol.chat import (
     ChatCompletion,
@@ -27,9 +27,10 @@ from relay.protocol.responses import (
 )
 from relay.translate.responses import reasoning_carrier
 
-_INCOMPLETE: dict[FinishReason, IncompleteDetails] = {
-    "length": IncompleteDetails(reason="max_output_tokens"),
-    "content_filter": IncompleteDetails(reason="content_filter"),
+# Reasons, not models: an instance here would build the model's validator at import.
+_INCOMPLETE: dict[FinishReason, Literal["max_output_tokens", "content_filter"]] = {
+    "length": "max_output_tokens",
+    "content_filter": "content_filter",
 }
 
 
@@ -141,8 +142,8 @@ def usage_of(usage: CompletionUsage | None) -> ResponseUsage | None:
 
 
 def status_of(finish: FinishReason | None) -> tuple[Status, IncompleteDetails | None]:
-    incomplete = _INCOMPLETE.get(finish) if finish is not None else None
-    return ("incomplete", incomplete) if incomplete is not None else ("completed", None)
+    reason = _INCOMPLETE.get(finish) if finish is not None else None
+    return ("incomplete", IncompleteDetails(reason=reason)) if reason is not None else ("completed", None)
 
 
 def shell(request: ResponseCreateRequest, response_id: str, created_at: int, status: Status) -> Response:
