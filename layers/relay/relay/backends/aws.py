@@ -3,16 +3,18 @@
 Endpoints come only from the standard variables (`AWS_ENDPOINT_URL`,
 `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, ...), which botocore reads itself: production code has
 no notion of a local stack.
+
+boto3 is imported with the first client, not at import: the DataPlane's cold start does not
+pay for boto3's resource layer and s3transfer.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, ReadTimeoutError
 from urllib3.exceptions import ProtocolError
 
@@ -24,23 +26,35 @@ from relay.errors import (
     UpstreamTimeoutError,
 )
 
-# Model calls can legitimately run for minutes. No retries here: the caller's SDK already
-# retries 429 and 5xx with backoff (the openai SDK twice by default), and retrying at both
-# ends multiplies attempts and hides throttling behind our backoff.
-_MODEL_CALLS = Config(
-    read_timeout=900,
-    connect_timeout=5,
-    retries={"mode": "standard", "max_attempts": 1},
-    max_pool_connections=64,
-    tcp_keepalive=True,
-)
-_CLIENT_CONFIGS: dict[str, Config] = {"bedrock-runtime": _MODEL_CALLS, "sagemaker-runtime": _MODEL_CALLS}
-_DEFAULT_CONFIG = Config(
-    connect_timeout=5,
-    read_timeout=30,
-    retries={"mode": "standard", "max_attempts": 3},
-    max_pool_connections=32,
-)
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
+
+_MODEL_CALL_SERVICES = frozenset({"bedrock-runtime", "sagemaker-runtime"})
+
+
+@cache
+def _config(model_calls: bool) -> Config:
+    from botocore.config import Config
+
+    if model_calls:
+        # Model calls can legitimately run for minutes. No retries here: the caller's SDK already
+        # retries 429 and 5xx with backoff (the openai SDK twice by default), and retrying at both
+        # ends multiplies attempts and hides throttling behind our backoff.
+        return Config(
+            read_timeout=900,
+            connect_timeout=5,
+            retries={"mode": "standard", "max_attempts": 1},
+            max_pool_connections=64,
+            tcp_keepalive=True,
+        )
+    return Config(
+        connect_timeout=5,
+        read_timeout=30,
+        retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=32,
+    )
+
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -57,8 +71,10 @@ def client(service: str) -> Any:
         found = _clients.get(service)
         if found is None:
             if _session is None:
+                import boto3
+
                 _session = boto3.session.Session()
-            found = _session.client(service, config=_CLIENT_CONFIGS.get(service, _DEFAULT_CONFIG))
+            found = _session.client(service, config=_config(service in _MODEL_CALL_SERVICES))
             _clients[service] = found
         return found
 

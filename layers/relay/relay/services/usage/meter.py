@@ -12,9 +12,10 @@ import threading
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from relay.protocol.chat import CompletionUsage
+if TYPE_CHECKING:  # the ControlPlane imports the meter but never a chat model
+    from relay.protocol.chat import CompletionUsage
 
 ChunkT = TypeVar("ChunkT")
 
