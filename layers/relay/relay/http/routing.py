@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
@@ -100,6 +100,23 @@ def _content_type(scope: Scope) -> bytes:
     return b""
 
 
+async def _body(request: Request) -> bytes:
+    """The whole body, read straight from `receive` (one message, for any body a client sends
+    in one piece) and left on the request for anyone who asks again."""
+    message = await request.receive()
+    body: bytes = message.get("body", b"")
+    if message.get("more_body", False):
+        chunks = [body]
+        while message.get("more_body", False):
+            message = await request.receive()
+            chunks.append(message.get("body", b""))
+        body = b"".join(chunks)
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnect()
+    request._body = body
+    return body
+
+
 async def json_body(request: Request, model: type[ModelT]) -> ModelT:
     """The body as `model`, read as JSON whatever the Content-Type header says.
 
@@ -108,7 +125,7 @@ async def json_body(request: Request, model: type[ModelT]) -> ModelT:
     accepted and every error message are what they were: UTF-16 bodies, NaN, lone
     surrogates and deep nesting included.
     """
-    raw = await request.body()
+    raw = await _body(request)
     if _content_type(request.scope).lower().startswith(_MULTIPART):
         raise BadRequestError("Send the body as JSON with Content-Type: application/json")
     try:
