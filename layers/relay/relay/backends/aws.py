@@ -5,7 +5,10 @@ Endpoints come only from the standard variables (`AWS_ENDPOINT_URL`,
 no notion of a local stack.
 
 boto3 is imported with the first client, not at import: the DataPlane's cold start does not
-pay for boto3's resource layer and s3transfer.
+pay for boto3's resource layer and s3transfer, and a SnapStart snapshot is taken after
+`relay.lifecycle.prime` has built the clients anyway. After a restore, `renew_clients`
+forgets the clients and the session (credentials, connection pools) but keeps the parsed
+service models, so the next clients are built without reading botocore's JSON again.
 """
 
 from __future__ import annotations
@@ -59,6 +62,25 @@ def _config(model_calls: bool) -> Config:
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _session: boto3.session.Session | None = None
+_loader: Any = None  # botocore's data loader (parsed service models), kept across renew_clients
+
+
+def _new_session() -> boto3.session.Session:
+    """A session on the process's one data loader (called under `_lock`)."""
+    global _loader
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session()
+    if _loader is None:
+        _loader = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _loader)
+    session = boto3.session.Session(botocore_session=core)
+    # Each boto3 session appends its own data folder to the loader's paths: once is enough.
+    paths = _loader.search_paths
+    paths[:] = list(dict.fromkeys(paths))
+    return session
 
 
 def client(service: str) -> Any:
@@ -71,20 +93,44 @@ def client(service: str) -> Any:
         found = _clients.get(service)
         if found is None:
             if _session is None:
-                import boto3
-
-                _session = boto3.session.Session()
+                _session = _new_session()
             found = _session.client(service, config=_config(service in _MODEL_CALL_SERVICES))
             _clients[service] = found
         return found
 
 
-def reset_clients() -> None:
-    """Forget cached clients (tests that change endpoint variables call this)."""
+def built_clients() -> list[str]:
+    """The services a client has been built for so far."""
+    with _lock:
+        return sorted(_clients)
+
+
+def close_clients() -> None:
+    """Close every client's pooled connections (before a snapshot); the clients stay usable and
+    connect again when next called."""
+    with _lock:
+        clients = list(_clients.values())
+    for found in clients:
+        found.close()
+
+
+def renew_clients() -> None:
+    """Forget the clients and their session, so the next ones resolve credentials again and open
+    new connections (after a SnapStart restore); the parsed service models are kept."""
     global _session
     with _lock:
         _clients.clear()
         _session = None
+
+
+def reset_clients() -> None:
+    """Forget cached clients, their session and the parsed models (tests that change endpoint
+    variables call this)."""
+    global _session, _loader
+    with _lock:
+        _clients.clear()
+        _session = None
+        _loader = None
 
 
 def error_code(exc: Exception) -> str:

@@ -89,6 +89,19 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    def built(self) -> list[str]:
+        """The members built so far."""
+        return sorted(name for name in _MEMBERS if name in self.__dict__)
+
+    def forget(self) -> list[str]:
+        """Drop every member built so far (after a SnapStart restore): each is built again on its
+        next use, with the clients `aws` builds then. Callers reach members through this object on
+        every use, never keeping one. Returns the names dropped."""
+        dropped = self.built()
+        for name in dropped:
+            del self.__dict__[name]
+        return dropped
+
     # --- control plane: training, keys, projects, datasets, the pipeline worker ---
 
     @cached_property
@@ -744,3 +757,6 @@ class Services:
             scaler=Scaler(lifecycle, service.engines, resources, self.deployment_metrics, service.names),
             poll_seconds=int(self.settings.deployment_poll_seconds),
         )
+
+
+_MEMBERS = frozenset(name for name, value in vars(Services).items() if isinstance(value, cached_property))
