@@ -175,6 +175,9 @@ def test_data_plane_runs_behind_the_web_adapter_with_snapstart(transformed: dict
     assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
     assert env["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
+    # SnapStart hooks (relay/lifecycle.py), which the app serves on loopback only.
+    assert env["AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH"] == "/_relay/snapstart/before-checkpoint"
+    assert env["AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"] == "/_relay/snapstart/after-restore"
     assert env["PORT"] == "8080"
     # run.sh replaces the runtime bootstrap that would put the layer on sys.path.
     run_sh = (REPO_ROOT / "functions" / "data_plane" / "run.sh").read_text(encoding="utf-8")
@@ -185,6 +188,14 @@ def test_data_plane_runs_behind_the_web_adapter_with_snapstart(transformed: dict
     assert aliases["DataPlaneFunctionAliaslive"]["Properties"]["FunctionName"] == {"Ref": "DataPlaneFunction"}
     versions = _resources(transformed, "AWS::Lambda::Version")
     assert any(v["Properties"]["FunctionName"] == {"Ref": "DataPlaneFunction"} for v in versions.values())
+
+
+def test_no_api_route_reaches_the_internal_paths(transformed: dict[str, Any]) -> None:
+    """`/_relay/*` (the SnapStart hooks) is for the Web Adapter on loopback: API Gateway routes no
+    path there, and no route's first segment is a path parameter that could catch it."""
+    paths = {path for path, _ in api_integrations(transformed)}
+    assert paths
+    assert not [p for p in paths if p.startswith("/_relay") or p.split("/")[1].startswith("{")]
 
 
 def test_control_plane_is_a_plain_handler(transformed: dict[str, Any]) -> None:
