@@ -1,16 +1,22 @@
-"""Audio transcription on registered Whisper endpoints."""
+"""Audio transcription on registered Whisper endpoints.
+
+The audio route imports this module for its constants at cold start; the Whisper translators,
+the SageMaker adapter and the resolver are imported by the service when it is used.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from relay.backends.sagemaker.runtime import SageMakerRuntime
 from relay.errors import BadRequestError, PayloadTooLargeError, UpstreamError
-from relay.services.resolver import ModelResolver
 from relay.settings import AUDIO_FORM_FRAMING_BYTES
 from relay.targets import SageMakerTarget
-from relay.translate.audio import audio_seconds
-from relay.translate.sagemaker.whisper import Transcript, parse_whisper, whisper_body
+
+if TYPE_CHECKING:
+    from relay.backends.sagemaker.runtime import SageMakerRuntime
+    from relay.services.resolver import ModelResolver
+    from relay.translate.sagemaker.whisper import Transcript
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 TIMED_FORMATS = ("srt", "vtt", "verbose_json")
@@ -54,6 +60,9 @@ class TranscriptionService:
         response_format: str,
     ) -> Transcript:
         """Blocking."""
+        from relay.translate.audio import audio_seconds
+        from relay.translate.sagemaker.whisper import parse_whisper, whisper_body
+
         if not audio:
             raise BadRequestError("file: the audio file is empty", param="file")
         self.check_size(len(audio))
