@@ -10,8 +10,9 @@ Both are plain and blocking, and no request is in flight when they run.
 it imports the inference routes' services and translators, builds the pydantic validators and
 serializers of their wire models (deferred at import, relay.protocol.base), runs one chat and one
 embeddings request/answer through the Bedrock translators without calling Bedrock, builds the
-data plane's boto3 clients, reads the fine-tuning catalogue, and closes every pooled connection
-so that none is captured. It makes no network call of its own: Bedrock's model list is read on
+data plane's boto3 clients, reads the fine-tuning catalogue, and closes the shared clients'
+pooled connections so that none is captured (a connection some other session kept, such as the
+credential provider's, belongs to a session `after_restore` drops before it is used). It makes no network call of its own: Bedrock's model list is read on
 the first request, as without SnapStart, since a list taken at publish time could be days old.
 
 `after_restore` undoes what must not be shared by every environment restored from one snapshot:
