@@ -5,7 +5,7 @@ data-plane app in-process against the local stack (real botocore, real sockets t
 emulator), and the test counts what costs time on the hot path:
 
 - pydantic validations (every `SchemaValidator.validate_*` call, model constructors included),
-- thread hops (executor submissions) and anyio thread round trips,
+- thread hops (relay.backends.threads), and the costlier executor and anyio round trips,
 - log records and writes to stdout (the one request line),
 - socket writes to the upstream, AWS API calls, and wake-ups of the event loop from threads.
 
@@ -59,8 +59,17 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Work]:
 
     def submit(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         if MEASURED.get():
-            work["thread_hops"] += 1
+            work["executor_hops"] += 1
         return real_submit(self, fn, *args, **kwargs)
+
+    from relay.backends.threads import Workers
+
+    real_put = Workers._put
+
+    def put(self: Workers, job: Any) -> None:
+        if MEASURED.get():
+            work["thread_hops"] += 1
+        real_put(self, job)
 
     import anyio.to_thread
 
@@ -99,6 +108,7 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Work]:
 
     handler = Records(level=logging.DEBUG)
     monkeypatch.setattr(ThreadPoolExecutor, "submit", submit)
+    monkeypatch.setattr(Workers, "_put", put)
     monkeypatch.setattr(anyio.to_thread, "run_sync", run_sync)
     monkeypatch.setattr(socket.socket, "sendall", counted(socket.socket.sendall))
     monkeypatch.setattr(socket.socket, "send", counted(socket.socket.send))
@@ -193,7 +203,8 @@ def _per_request(
         return work, answers
 
     work, answers = asyncio.run(run())
-    return {name: work[name] / N for name in (*work, "anyio_hops", "log_records", "thread_hops")}, answers
+    counted = (*work, "anyio_hops", "executor_hops", "log_records", "thread_hops")
+    return {name: work[name] / N for name in counted}, answers
 
 
 CHAT_BODY = {"model": MODEL, "messages": [{"role": "user", "content": "count the work"}], "max_tokens": 16}
@@ -209,7 +220,8 @@ def test_a_chat_completion_does_a_fixed_amount_of_work(
     assert dict(calls) == {"Converse": 3 + N}  # one AWS call a request: no key, usage or model reads
     assert work == {
         "validations": 5,  # the body (one pass over the JSON), then the answer's four models
-        "thread_hops": 1,  # the Converse call, on a plain executor
+        "thread_hops": 1,  # the Converse call, on a worker thread
+        "executor_hops": 0,
         "anyio_hops": 0,
         "loop_wakeups": 1,  # its answer handed back to the loop
         "upstream_writes": 2,  # the HTTP request's head and body
@@ -230,6 +242,7 @@ def test_a_streamed_chat_does_a_fixed_amount_of_work(
     assert work == {
         "validations": 19,  # the body, then the chunks' models
         "thread_hops": 1,  # the stream's pump thread; chunks come back without a hop each...
+        "executor_hops": 0,
         "anyio_hops": 0,
         "loop_wakeups": 8,  # ...just a wake-up of the loop for each Bedrock event
         "upstream_writes": 2,

@@ -14,18 +14,17 @@ closes the upstream stream at once, which drops its connection; the pump then st
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
+
+from relay.backends.threads import PUMPS
 
 T_co = TypeVar("T_co", covariant=True)
 Item = TypeVar("Item")
 
-# One long-lived thread per open stream; the bound is far above what one Lambda
-# instance or uvicorn worker serves at once.
-_PUMPS = ThreadPoolExecutor(max_workers=256, thread_name_prefix="stream-pump")
+# One long-lived thread per open stream (relay.backends.threads.PUMPS, 256 of them: far
+# above what one Lambda instance or uvicorn worker serves at once).
 # Items in flight between the pump and the consumer. Upstream chunks arrive far slower
 # than the event loop takes them, so a small window costs no throughput.
 READ_AHEAD = 4
@@ -83,7 +82,7 @@ async def pump(
         finally:
             put(_END)
 
-    _PUMPS.submit(contextvars.copy_context().run, run)
+    PUMPS.start(run)  # in a copy of the caller's context
     try:
         while True:
             item = await queue.get()

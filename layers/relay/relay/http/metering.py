@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from relay.backends.threads import CALLS
 from relay.errors import RelayError
 from relay.http.envelope import error_response
 from relay.observability import add_key_metrics, logger
@@ -60,7 +60,7 @@ async def serve_metered(
             # A lease slot answers on the event loop; only a counter write takes the thread hop.
             admission = services.limiter.admit_local(principal)
             if admission is None:
-                admission = await run_in_threadpool(services.limiter.admit, principal)
+                admission = await CALLS.run(services.limiter.admit, principal)
         except RelayError as exc:
             add_key_metrics(scope, principal.key_id, [("KeyThrottles", 1)])
             await error_response(scope["path"], exc)(scope, receive, send)
@@ -92,7 +92,7 @@ async def serve_metered(
         current.unbind(principal_token)
         _account(services, meter, status, scope)
         if admission is not None:
-            await run_in_threadpool(_settle, services, admission, meter.tokens, meter.key_id)
+            await CALLS.run(_settle, services, admission, meter.tokens, meter.key_id)
 
 
 def _account(services: Services, meter: RequestMeter, status: int, scope: Scope) -> None:
@@ -124,10 +124,10 @@ def flushing_lifespan(inner: Lifespan, services: Services) -> Lifespan:
         async with inner(app) as state:
             yield state
         if "usage" in services.__dict__:  # never built: nothing was metered
-            await run_in_threadpool(services.usage.flush)
+            await CALLS.run(services.usage.flush)
         if "limiter" in services.__dict__:  # never built: nothing was charged
             try:
-                await run_in_threadpool(services.limiter.flush)
+                await CALLS.run(services.limiter.flush)
             except RelayError:
                 logger.warning("could not write the charged tokens to the limit counters at shutdown")
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
+from relay.backends.threads import CALLS
 from relay.errors import ModelNotFoundError
 from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, StreamOptions
 from relay.services.resolver import CHAT_TYPES, ModelResolver
@@ -44,7 +43,7 @@ class ChatService:
         """The resolved target; callers that must know it first (Messages, Responses) pass it back."""
         # A fresh catalogue hit needs no IO, so the hot path skips the thread hop.
         cached = self._resolver.resolve_cached(model_id, types=CHAT_TYPES)
-        return cached if cached is not None else await run_in_threadpool(self.resolve, model_id)
+        return cached if cached is not None else await CALLS.run(self.resolve, model_id)
 
     def backend(self, target: Target) -> ChatBackend[Any]:
         factory = self._backends.get(target.source)

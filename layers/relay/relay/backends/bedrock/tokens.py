@@ -6,8 +6,6 @@ of exactly what `/v1/chat/completions` or `/v1/messages` would send.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from relay.backends.bedrock.chat import image_urls
 from relay.backends.bedrock.errors import map_bedrock_error
 from relay.backends.images import ImageFetcher
+from relay.backends.threads import CALLS
 from relay.capabilities.families import base_model_id, family_of
 from relay.errors import BadRequestError
 from relay.protocol.chat import ChatCompletionRequest
@@ -48,6 +47,4 @@ class BedrockTokenCounter:
         # CountTokens takes the foundation model, not a cross-region inference profile: the
         # tokenizer is the model's, wherever it runs. An opaque ARN goes as it is.
         model_id = base_model_id(target.id) or target.id
-        context = contextvars.copy_context()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, context.run, self._count, model_id, converse)
+        return await CALLS.run(self._count, model_id, converse)

@@ -12,10 +12,9 @@ import json
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
-
 from relay.backends.sagemaker.runtime import PartStream, SageMakerRuntime
 from relay.backends.streaming import pump
+from relay.backends.threads import CALLS
 from relay.errors import RelayError, UpstreamError
 from relay.targets import SageMakerTarget
 from relay.translate.sagemaker.stream import DONE, StreamDecoder
@@ -51,7 +50,7 @@ async def invoke_json(
     runtime: SageMakerRuntime, target: SageMakerTarget, body: dict[str, Any], parse: Callable[[Any], T]
 ) -> T:
     """InvokeEndpoint with a JSON body; `parse` turns the decoded answer into our model."""
-    answer = await run_in_threadpool(runtime.invoke, target, json.dumps(body).encode())
+    answer = await CALLS.run(runtime.invoke, target, json.dumps(body).encode())
     try:
         return parse(json.loads(answer.body))
     except ValueError as exc:

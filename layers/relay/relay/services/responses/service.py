@@ -16,8 +16,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
+from relay.backends.threads import CALLS
 from relay.errors import BadRequestError, RelayError
 from relay.observability import logger
 from relay.protocol.chat import ChatCompletionChunk
@@ -87,7 +86,7 @@ class ResponsesService:
         if request.previous_response_id is None:
             return []
         try:
-            previous = await run_in_threadpool(self._stored, request.previous_response_id, owner)
+            previous = await CALLS.run(self._stored, request.previous_response_id, owner)
         except RelayError as exc:
             if exc.status != 404:
                 raise
@@ -117,7 +116,7 @@ class ResponsesService:
             conversation=history,
             output=output,
         )
-        await run_in_threadpool(self._repository.put, stored)
+        await CALLS.run(self._repository.put, stored)
 
     async def create(self, request: ResponseCreateRequest, owner: str) -> Response:
         history = await self._history(request, owner)
