@@ -17,9 +17,10 @@ the first request, as without SnapStart, since a list taken at publish time coul
 
 `after_restore` undoes what must not be shared by every environment restored from one snapshot:
 
-- `random` is seeded again from the OS (otherwise each copy would draw the same sequence: retry
-  jitter, sampling). Ids on the request path come from `uuid.uuid4` and `secrets`, which read the
-  OS's generator on every call and need nothing.
+- `random` and the generator of per-request ids (`relay.ids`: `chatcmpl-…`, request ids) are
+  seeded again from the OS (otherwise each copy would draw the same sequence: the same ids,
+  retry jitter, sampling). Stored records' ids come from `uuid.uuid4` and `secrets`, which read
+  the OS's generator on every call and need nothing.
 - Every `Services` member built so far is dropped and rebuilt on next use: the clients they hold
   (credentials resolved at publish time, connection pools), the auth cache, the limiter's leases
   of rate-limit slots (a lease copied into many environments would admit its slots once in each),
@@ -41,6 +42,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
+from relay import ids
 from relay.observability import logger
 
 if TYPE_CHECKING:
@@ -119,6 +121,7 @@ def after_restore(services: Services) -> None:
 
     started = time.perf_counter()
     random.seed()
+    ids.reseed()
     dropped = services.forget()
     aws.renew_clients()
     logger.info(

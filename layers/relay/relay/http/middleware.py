@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.errors import PayloadTooLargeError, RelayError
 from relay.http.envelope import error_response
+from relay.ids import hex_id
 from relay.observability import KEY_METRICS_SCOPE, KeyMetrics, logger, request_id_var, request_line
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -48,7 +48,7 @@ class RequestContextMiddleware:
                     length = int(value)
                 except ValueError:
                     length = None
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.match(incoming) else hex_id()
         token = request_id_var.set(request_id)
         # A copy of the scope with somewhere for the metering to put the key's metrics (the
         # object itself, so copies of the scope further in still reach it).

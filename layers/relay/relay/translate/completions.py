@@ -7,11 +7,11 @@ and choice `i * n + j` is prompt `i`'s `j`th choice, as OpenAI numbers them.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from relay.errors import BadRequestError
+from relay.ids import hex_id
 from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, CompletionUsage
 from relay.protocol.completions import Completion, CompletionChoice, CompletionRequest
 from relay.translate.chunks import sum_usage
@@ -56,7 +56,7 @@ def to_chat_requests(body: CompletionRequest) -> list[ChatCompletionRequest]:
 
 
 def new_completion_id() -> str:
-    return f"cmpl-{uuid.uuid4().hex}"
+    return f"cmpl-{hex_id()}"
 
 
 def chat_to_completion(results: list[ChatCompletion], *, n: int, model: str) -> Completion:

@@ -8,7 +8,6 @@ botocore's EventStream, which drops the upstream connection.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from relay.backends.streaming import pump
 from relay.backends.threads import CALLS
 from relay.capabilities.families import Family, family_of
 from relay.errors import RelayError, UpstreamError
+from relay.ids import hex_id
 from relay.protocol.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ImagePart
 from relay.targets import BedrockTarget
 from relay.translate.bedrock.chat import Defaults, response_options, to_converse
@@ -29,7 +29,7 @@ from relay.translate.chunks import completion_as_chunks, merge_completions, merg
 
 
 def new_id() -> str:
-    return f"chatcmpl-{uuid.uuid4().hex}"
+    return f"chatcmpl-{hex_id()}"
 
 
 def image_urls(request: ChatCompletionRequest) -> list[tuple[str, str]]:
