@@ -87,8 +87,11 @@ def _middleware(services: Services, routes: Sequence[BaseRoute]) -> list[Middlew
 
 
 def create_data_plane_app(services: Services | None = None) -> Starlette:
+    """The data plane as the Lambda Web Adapter runs it: the inference routes and SnapStart's hooks."""
+    from relay.http.routes import snapstart
+
     services = services or Services(get_settings())
-    routes = data_plane_routes()
+    routes = [*data_plane_routes(), *snapstart.routes]
     app = Starlette(
         routes=routes,
         middleware=_middleware(services, routes),
