@@ -131,6 +131,10 @@ class LocalStack:
         if override or key not in os.environ:
             os.environ[key] = value
             self.applied_env[key] = value
+            if key.startswith("POWERTOOLS_"):
+                from relay.observability import reload_environment
+
+                reload_environment()  # read once per process otherwise
 
     def stop(self) -> None:
         sagemaker_hosting.shutdown()  # the serving processes of deployed components

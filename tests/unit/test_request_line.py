@@ -22,7 +22,7 @@ import pytest
 from relay.errors import RateLimitError
 from relay.http.metering import serve_metered
 from relay.http.middleware import RequestContextMiddleware
-from relay.observability import add_key_metrics, logger
+from relay.observability import add_key_metrics, logger, reload_environment
 from relay.services.keys.models import Principal
 from relay.services.usage import meter as usage_meter
 
@@ -52,6 +52,7 @@ class Lines:
 def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lines]:
     for name in ("POWERTOOLS_METRICS_DISABLED", "POWERTOOLS_DEV", "_X_AMZN_TRACE_ID"):
         monkeypatch.delenv(name, raising=False)
+    reload_environment()
     handler = logger.registered_handler
     assert isinstance(handler, logging.StreamHandler)
     buffer = io.StringIO()
@@ -63,6 +64,7 @@ def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lines]:
     finally:
         logger.setLevel(level)
         handler.setStream(before)
+        reload_environment()
 
 
 def _emf(record: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
@@ -231,6 +233,7 @@ def test_with_metrics_disabled_the_line_is_the_access_log_line_alone(
     lines: Lines, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    reload_environment()
     _call(
         _metered(_answering(200), Principal(key_id=KEY_ID, is_admin=False), SimpleNamespace(usage=_Usage())),
         _scope(),

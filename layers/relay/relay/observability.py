@@ -118,56 +118,120 @@ def request_line(
     request_id: str,
     key: KeyMetrics | None = None,
 ) -> None:
-    """The request's one line: its access log fields (when INFO is on) and its EMF metrics."""
+    """The request's one line: its access log fields (when INFO is on) and its EMF metrics.
+
+    The text is put together here rather than by `json.dumps` of a dict (a third of the cost):
+    the logger's constant keys are encoded once, and only what came with the request (method,
+    path, the request id, the key id) goes through JSON's string escaping."""
     log = _stdlib_logger.isEnabledFor(logging.INFO)
     emf = not metrics_disabled()
     if not (log or emf):
         return
     now = time.time()
-    fields: dict[str, Any]
+    parts: list[str] = []
     if log:
         # The keys and order of Powertools' formatter: level, message, timestamp, then the
         # logger's keys (service, the Lambda context's cold_start and function_* keys, ...),
         # the extra fields, the correlation id and X-Ray's trace id. Values of None are left out.
-        fields = {"level": "INFO", "message": "request", "timestamp": _timestamp(now)}
-        log_format = getattr(_handler.formatter, "log_format", None) or {}
-        for name, value in log_format.items():
-            if value is not None and name not in _RESERVED:
-                fields[name] = value
-        for name, value in THREAD_LOCAL_KEYS.get().items():
-            if value is not None and name not in _RESERVED:
-                fields[name] = value
+        parts.append(f'"level":"INFO","message":"request","timestamp":"{_timestamp(now)}"')
+        parts.append(_logger_keys(emf))
         if method is not None:
-            fields["method"] = method
+            parts.append(f'"method":{_string(method)}')
         if path is not None:
-            fields["path"] = path
-        fields["status"] = status
-        fields["duration_ms"] = duration_ms
-        fields["correlation_id"] = request_id
+            parts.append(f'"path":{_string(path)}')
+        parts.append(
+            f'"status":{int(status)},"duration_ms":{duration_ms!r},"correlation_id":{_string(request_id)}'
+        )
         trace = os.environ.get("_X_AMZN_TRACE_ID")
         if trace:
-            fields["xray_trace_id"] = trace.split(";")[0].replace("Root=", "")
-    else:
-        fields = {}
+            parts.append(f'"xray_trace_id":{_string(trace.split(";")[0].replace("Root=", ""))}')
     if not emf:
-        _write(_encode(fields))
+        _write("{" + ",".join(part for part in parts if part) + "}")
         return
     failed = status >= 500 or status == 0
-    fields["service"] = SERVICE
-    fields["Requests"] = 1
-    fields["Latency"] = duration_ms
+    parts.append(f'"service":{_SERVICE_JSON},"Requests":1,"Latency":{duration_ms!r}')
     if failed:
-        fields["ServerErrors"] = 1
+        parts.append('"ServerErrors":1')
     if key is not None and key.values:
-        fields["KeyId"] = key.key_id
-        fields.update(key.values)
+        parts.append(f'"KeyId":{_string(key.key_id)}')
+        parts.extend(f'"{name}":{value!r}' for name, value in key.values.items())
     else:
         key = None
-    _write(_with_metrics(fields, now, failed, key))
+    parts.append(_aws(now, failed, key))
+    _write("{" + ",".join(part for part in parts if part) + "}")
+
+
+_string = json.encoder.encode_basestring_ascii
+_SERVICE_JSON = _string(SERVICE)
+_logger_keys_cache: dict[tuple[bool, tuple[tuple[str, Any], ...]], str] = {}
+
+
+def _logger_keys(emf: bool) -> str:
+    """The logger's own keys (its format's and the thread-local ones), encoded once per set;
+    `service` is left to the metrics when they are on, so that it appears once."""
+    log_format = getattr(_handler.formatter, "log_format", None) or {}
+    items = (*log_format.items(), *THREAD_LOCAL_KEYS.get().items())
+    cache_key = (emf, items)
+    try:
+        return _logger_keys_cache[cache_key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable value: encoded each time
+        return _encode_keys(emf, items)
+    if len(_logger_keys_cache) > 64:
+        _logger_keys_cache.clear()
+    encoded = _logger_keys_cache[cache_key] = _encode_keys(emf, items)
+    return encoded
+
+
+def _encode_keys(emf: bool, items: tuple[tuple[str, Any], ...]) -> str:
+    fields = {
+        name: value
+        for name, value in items
+        if value is not None and name not in _RESERVED and not (emf and name == "service")
+    }
+    return _encode(fields)[1:-1]
+
+
+def _aws(now: float, failed: bool, key: KeyMetrics | None) -> str:
+    shape: tuple[bool | str | None, ...] = (failed, key.unit, *key.values) if key else (failed,)
+    directives = _directives.get(shape)
+    if directives is None:
+        directives = _directives[shape] = _encode(_declared(failed, key))
+    return f'"_aws":{{"Timestamp":{int(now * 1000)},"CloudWatchMetrics":{directives}}}'
+
+
+def _declared(failed: bool | None, key: KeyMetrics | None) -> list[dict[str, Any]]:
+    declared: list[dict[str, Any]] = []
+    if failed is not None:
+        metrics = [*_REQUEST_METRICS, _SERVER_ERRORS] if failed else _REQUEST_METRICS
+        declared.append({"Namespace": NAMESPACE, "Dimensions": [["service"]], "Metrics": metrics})
+    if key:
+        metrics = [{"Name": name, "Unit": key.unit} for name in key.values]
+        declared.append({"Namespace": NAMESPACE, "Dimensions": [["KeyId", "service"]], "Metrics": metrics})
+    return declared
+
+
+_metrics_off: bool | None = None
 
 
 def metrics_disabled() -> bool:
-    """Powertools' rule: POWERTOOLS_METRICS_DISABLED, or POWERTOOLS_DEV without that variable."""
+    """Powertools' rule: POWERTOOLS_METRICS_DISABLED, or POWERTOOLS_DEV without that variable.
+
+    Read once per process (two lookups of absent variables cost ~5 µs a request);
+    `reload_environment` reads them again after a test or the local stack changed them."""
+    global _metrics_off
+    if _metrics_off is None:
+        _metrics_off = _read_metrics_disabled()
+    return _metrics_off
+
+
+def reload_environment() -> None:
+    global _metrics_off
+    _metrics_off = None
+
+
+def _read_metrics_disabled() -> bool:
     disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED")
     if disabled is not None:
         return disabled.lower() in _TRUE
@@ -181,15 +245,7 @@ def _with_metrics(fields: dict[str, Any], now: float, failed: bool | None, key: 
     shape = (failed, key.unit, *key.values) if key else (failed,)
     directives = _directives.get(shape)
     if directives is None:
-        declared = []
-        if failed is not None:
-            metrics = [*_REQUEST_METRICS, _SERVER_ERRORS] if failed else _REQUEST_METRICS
-            declared.append({"Namespace": NAMESPACE, "Dimensions": [["service"]], "Metrics": metrics})
-        if key:
-            metrics = [{"Name": name, "Unit": key.unit} for name in key.values]
-            dimensions = [["KeyId", "service"]]
-            declared.append({"Namespace": NAMESPACE, "Dimensions": dimensions, "Metrics": metrics})
-        directives = _directives[shape] = _encode(declared)
+        directives = _directives[shape] = _encode(_declared(failed, key))
     head = _encode(fields)
     return f'{head[:-1]},"_aws":{{"Timestamp":{int(now * 1000)},"CloudWatchMetrics":{directives}}}}}'
 
