@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import relay
 from relay.http.errors import exception_handlers
 from relay.http.metering import flushing_lifespan
 from relay.http.middleware import RequestContextMiddleware
-from relay.http.routing import endpoints
+from relay.http.routing import endpoints, exact_routes
 from relay.http.security import AuthGate
 from relay.services.container import Services
 from relay.settings import get_settings
@@ -86,17 +87,43 @@ def _middleware(services: Services, routes: Sequence[BaseRoute]) -> list[Middlew
     ]
 
 
+class _Dispatch:
+    """The data plane's innermost layer: a request for a route without parameters goes straight to
+    its endpoint (a dict lookup instead of matching the routes in turn); the rest, lifespan
+    included, through Starlette's router."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self.exact = exact_routes(router.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            endpoint = self.exact.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                await endpoint.app(scope, receive, send)
+                return
+        await self.router(scope, receive, send)
+
+
+class DataPlaneApp(Starlette):
+    """Starlette without its two outer layers: RequestContextMiddleware (outermost here) answers
+    unexpected errors and turns RelayError and HTTPException into their responses, as Starlette's
+    ServerErrorMiddleware and ExceptionMiddleware would, without a wrapper on every send."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app: ASGIApp = _Dispatch(self.router)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def create_data_plane_app(services: Services | None = None) -> Starlette:
     """The data plane as the Lambda Web Adapter runs it: the inference routes and SnapStart's hooks."""
     from relay.http.routes import snapstart
 
     services = services or Services(get_settings())
     routes = [*data_plane_routes(), *snapstart.routes]
-    app = Starlette(
-        routes=routes,
-        middleware=_middleware(services, routes),
-        exception_handlers=exception_handlers(fastapi=False),
-    )
+    app = DataPlaneApp(routes=routes, middleware=_middleware(services, routes))
     app.state.services = services
     app.router.lifespan_context = flushing_lifespan(app.router.lifespan_context, services)
     return app

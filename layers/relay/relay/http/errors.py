@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from relay.errors import (
     BadRequestError,
@@ -86,6 +87,16 @@ async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 405:
         error.headers["Allow"] = ", ".join(allowed_methods(request))
     return error_response(request.url.path, error)
+
+
+async def known_error_response(scope: Scope, exc: Exception) -> Response | None:
+    """The response for a RelayError or an HTTPException (404, 405, ...), as the handlers above
+    give it; None for anything else (a bug: the caller answers 500)."""
+    if isinstance(exc, RelayError):
+        return await _relay(Request(scope), exc)
+    if isinstance(exc, StarletteHTTPException):
+        return await _http(Request(scope), exc)
+    return None
 
 
 def exception_handlers(*, fastapi: bool) -> dict[Any, Handler]:

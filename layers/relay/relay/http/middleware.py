@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.errors import PayloadTooLargeError, RelayError
 from relay.http.envelope import error_response
+from relay.http.errors import known_error_response
 from relay.ids import hex_id
 from relay.observability import KEY_METRICS_SCOPE, KeyMetrics, logger, request_id_var, request_line
 
@@ -87,15 +88,19 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_with_id)
                 return
             await self.app(scope, limited_receive, send_with_id)
-        except Exception:
+        except Exception as exc:
             # Answered here rather than by Starlette's outermost handler: that one sits
             # outside this middleware (no request id, status logged as 0) and re-raises,
-            # which makes uvicorn drop the keep-alive connection.
-            logger.exception("unhandled error")
-            if started_response:
-                raise  # a body was already under way; only closing the connection is left
-            failed = error_response(scope["path"], RelayError("Internal error; see the request id"))
-            await failed(scope, receive, send_with_id)
+            # which makes uvicorn drop the keep-alive connection. The data plane has no
+            # ExceptionMiddleware (relay.http.app.DataPlaneApp): its RelayErrors and
+            # HTTPExceptions are answered here too.
+            known = None if started_response else await known_error_response(scope, exc)
+            if known is None:
+                logger.exception("unhandled error")
+                if started_response:
+                    raise  # a body was already under way; only closing the connection is left
+                known = error_response(scope["path"], RelayError("Internal error; see the request id"))
+            await known(scope, receive, send_with_id)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             request_line(scope.get("method"), scope.get("path"), status, duration_ms, request_id, key)

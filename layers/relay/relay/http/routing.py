@@ -20,7 +20,7 @@ from typing import Any, Literal, ParamSpec, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from relay.backends.threads import CALLS
@@ -69,6 +69,21 @@ async def blocking(call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -
     """`call(*args, **kwargs)` on a worker thread (relay.backends.threads: in a copy of the
     request's context, a fraction of the cost of anyio's or the executor's hop), awaited."""
     return await CALLS.run(call, *args, **kwargs)
+
+
+def exact_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], Endpoint]:
+    """(method, path) -> the endpoint, for paths without parameters that no route with
+    parameters could take instead (the router would try that one first)."""
+    templated = [r for r in routes if "{" in getattr(r, "path", "{")]
+    found: dict[tuple[str, str], Endpoint] = {}
+    for route in routes:
+        if not isinstance(route, Endpoint) or "{" in route.path:
+            continue
+        for method in route.methods or ():
+            probe = {"type": "http", "path": route.path, "method": method, "root_path": ""}
+            if not any(r.matches(probe)[0] is not Match.NONE for r in templated):
+                found.setdefault((method, route.path), route)
+    return found
 
 
 def endpoints(*groups: Sequence[BaseRoute]) -> list[BaseRoute]:
