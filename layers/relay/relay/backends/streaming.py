@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
+from queue import SimpleQueue
 from typing import Any, Protocol, TypeVar
 
 from relay.backends.threads import PUMPS
@@ -57,7 +58,12 @@ async def pump(
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
     closed = threading.Event()
-    credits = threading.Semaphore(READ_AHEAD)
+    # Credits are tokens in a SimpleQueue (C, a fraction of a microsecond each way), not a
+    # threading.Semaphore (Python, a Condition and its lock on every release): one token
+    # goes back per item taken.
+    credits: SimpleQueue[None] = SimpleQueue()
+    for _ in range(READ_AHEAD):
+        credits.put(None)
     holder: dict[str, UpstreamStream[Item]] = {}
 
     def put(item: Any) -> None:
@@ -72,7 +78,7 @@ async def pump(
                 stream.close()
                 return
             for item in stream:
-                credits.acquire()  # wait for the consumer to take an earlier item
+                credits.get()  # wait for the consumer to take an earlier item
                 if closed.is_set():  # the consumer left: stop reading now
                     break
                 put(item)
@@ -93,11 +99,11 @@ async def pump(
                 if mapped is item.exc:
                     raise mapped
                 raise mapped from item.exc
-            credits.release()
+            credits.put(None)
             yield item
     finally:
         closed.set()
-        credits.release()  # a pump waiting for a credit wakes, sees `closed` and stops
+        credits.put(None)  # a pump waiting for a credit wakes, sees `closed` and stops
         stream = holder.get("stream")
         if stream is not None:
             # Inline, not on the pump pool: that pool's workers may all be busy reading
