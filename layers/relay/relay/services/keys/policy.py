@@ -76,5 +76,13 @@ def period_bounds(period: Period, now: float) -> tuple[str, int, int]:
     return time.strftime("%Y-%m", t), start, calendar.timegm((year, month, 1, 0, 0, 0))
 
 
+_day: tuple[int, str] = (-1, "")
+
+
 def utc_date(now: float) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(int(now)))
+    """`YYYY-MM-DD` of `now` in UTC (formatted once a day: every metered request asks)."""
+    global _day
+    day = int(now) // 86400
+    if day != _day[0]:
+        _day = (day, time.strftime("%Y-%m-%d", time.gmtime(day * 86400)))
+    return _day[1]

@@ -92,5 +92,8 @@ class UsageBuffer:
 
 
 def _merge(total: UsageCounts, counts: UsageCounts) -> None:
-    for name, value in vars(counts).items():
-        setattr(total, name, getattr(total, name) + value)
+    total.requests += counts.requests
+    total.input_tokens += counts.input_tokens
+    total.output_tokens += counts.output_tokens
+    total.cached_tokens += counts.cached_tokens
+    total.cache_write_tokens += counts.cache_write_tokens
