@@ -48,15 +48,24 @@ class Endpoint(Route):
         *,
         method: str,
         need: Need | None = "key",
-        body: type[BaseModel] | None = None,
+        body: type[BaseModel] | Callable[[], type[BaseModel]] | None = None,
         include_in_schema: bool = True,
     ) -> None:
         super().__init__(path, handler, methods=[method], include_in_schema=include_in_schema)
         self.need = need
-        self.body = body
+        # The model, or a function that imports it: routes whose models a cold start should
+        # not load (Messages, Responses) name them lazily; only the OpenAPI document asks.
+        self._body = body
         self.handler = handler
         self.method = method.lower()
         self.app = self._serve
+
+    @property
+    def body(self) -> type[BaseModel] | None:
+        body = self._body
+        if body is None or isinstance(body, type):
+            return body
+        return body()
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Starlette's request_response adds an exception-handling wrapper per request;

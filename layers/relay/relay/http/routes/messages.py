@@ -8,7 +8,9 @@ Anthropic SDK raises, and ends the stream.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,7 +20,23 @@ from relay.http.routing import Endpoint, json_body
 from relay.http.security import services_of
 from relay.http.sse import event_stream_response, json_response, named_event
 from relay.observability import logger
-from relay.protocol.messages import CountTokensRequest, MessageCreateRequest, StreamEvent
+
+# Anthropic's models are imported by the first Messages request, not at cold start (SnapStart's
+# prime imports them before the snapshot): most data-plane instances serve OpenAI's routes.
+if TYPE_CHECKING:
+    from relay.protocol.messages import StreamEvent
+
+
+def _create_model() -> type[BaseModel]:
+    from relay.protocol.messages import MessageCreateRequest
+
+    return MessageCreateRequest
+
+
+def _count_model() -> type[BaseModel]:
+    from relay.protocol.messages import CountTokensRequest
+
+    return CountTokensRequest
 
 
 async def _frames(first: list[StreamEvent], rest: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
@@ -42,6 +60,8 @@ async def _frames(first: list[StreamEvent], rest: AsyncIterator[StreamEvent]) ->
 
 
 async def create_message(request: Request) -> Response:
+    from relay.protocol.messages import MessageCreateRequest
+
     body = await json_body(request, MessageCreateRequest)
     messages = services_of(request).messages
     if body.stream:
@@ -51,11 +71,13 @@ async def create_message(request: Request) -> Response:
 
 
 async def count_tokens(request: Request) -> Response:
+    from relay.protocol.messages import CountTokensRequest
+
     body = await json_body(request, CountTokensRequest)
     return json_response(await services_of(request).messages.count_tokens(body))
 
 
 routes = [
-    Endpoint("/v1/messages", create_message, method="POST", body=MessageCreateRequest),
-    Endpoint("/v1/messages/count_tokens", count_tokens, method="POST", body=CountTokensRequest),
+    Endpoint("/v1/messages", create_message, method="POST", body=_create_model),
+    Endpoint("/v1/messages/count_tokens", count_tokens, method="POST", body=_count_model),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -16,10 +17,24 @@ from relay.errors import BadRequestError
 from relay.http.routing import Endpoint, blocking, json_body, principal_of
 from relay.http.security import services_of
 from relay.http.sse import event_stream_response, json_response, named_event
-from relay.protocol.responses import ResponseCreateRequest
-from relay.services.responses.service import owner_of
+from relay.services.keys.models import Principal
 
 _ORDERS = ("asc", "desc")
+
+
+# The Responses API's models and service are imported by its first request, not at cold start
+# (SnapStart's prime imports them before the snapshot).
+def _create_model() -> type[BaseModel]:
+    from relay.protocol.responses import ResponseCreateRequest
+
+    return ResponseCreateRequest
+
+
+def _owner(request: Request) -> str:
+    from relay.services.responses.service import owner_of
+
+    principal: Principal = principal_of(request)
+    return owner_of(principal)
 
 
 async def _frames(first: list[dict[str, Any]], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
@@ -35,9 +50,11 @@ async def _frames(first: list[dict[str, Any]], rest: AsyncIterator[dict[str, Any
 
 
 async def create_response(request: Request) -> Response:
+    from relay.protocol.responses import ResponseCreateRequest
+
     body = await json_body(request, ResponseCreateRequest)
     responses = services_of(request).responses
-    owner = owner_of(principal_of(request))
+    owner = _owner(request)
     if body.stream:
         first, rest = await responses.stream(body, owner)
         return event_stream_response(_frames(first, rest))
@@ -47,13 +64,13 @@ async def create_response(request: Request) -> Response:
 async def retrieve_response(request: Request) -> Response:
     service = services_of(request).responses
     response_id: str = request.path_params["response_id"]
-    return json_response(await blocking(service.get, response_id, owner_of(principal_of(request))))
+    return json_response(await blocking(service.get, response_id, _owner(request)))
 
 
 async def delete_response(request: Request) -> Response:
     service = services_of(request).responses
     response_id: str = request.path_params["response_id"]
-    return json_response(await blocking(service.delete, response_id, owner_of(principal_of(request))))
+    return json_response(await blocking(service.delete, response_id, _owner(request)))
 
 
 def _limit(request: Request) -> int:
@@ -77,7 +94,7 @@ async def list_input_items(request: Request) -> Response:
     page = await blocking(
         service.input_items,
         request.path_params["response_id"],
-        owner_of(principal_of(request)),
+        _owner(request),
         limit=_limit(request),
         order=order,
         after=request.query_params.get("after"),
@@ -86,7 +103,7 @@ async def list_input_items(request: Request) -> Response:
 
 
 routes = [
-    Endpoint("/v1/responses", create_response, method="POST", body=ResponseCreateRequest),
+    Endpoint("/v1/responses", create_response, method="POST", body=_create_model),
     Endpoint("/v1/responses/{response_id}", retrieve_response, method="GET"),
     Endpoint("/v1/responses/{response_id}", delete_response, method="DELETE"),
     Endpoint("/v1/responses/{response_id}/input_items", list_input_items, method="GET"),
