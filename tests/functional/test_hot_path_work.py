@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from tests.asgi import http_scope
+
 pytestmark = pytest.mark.functional
 
 MODEL = "anthropic.claude-3-5-haiku-20241022-v1:0"
@@ -127,26 +129,13 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Work]:
 
 async def _call(app: Any, path: str, body: dict[str, Any], key: str) -> tuple[int, bytes]:
     raw = json.dumps(body).encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"relay"),
-            (b"authorization", f"Bearer {key}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(raw)).encode()),
-        ],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
+    headers = [
+        (b"host", b"relay"),
+        (b"authorization", f"Bearer {key}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(raw)).encode()),
+    ]
+    scope = http_scope("POST", path, headers)
     delivered = False
 
     async def receive() -> dict[str, Any]:

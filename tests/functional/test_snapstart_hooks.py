@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.asgi import http_scope
+
 pytestmark = pytest.mark.functional
 
 BEFORE = "/_relay/snapstart/before-checkpoint"
@@ -22,20 +24,7 @@ def post(app: Any, path: str, client: tuple[str, int]) -> int:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8080"), (b"content-length", b"0")],
-        "client": client,
-        "server": ("127.0.0.1", 8080),
-    }
+    scope = http_scope("POST", path, [(b"host", b"127.0.0.1:8080"), (b"content-length", b"0")], client)
     asyncio.run(app(scope, receive, send))
     return int(next(m["status"] for m in sent if m["type"] == "http.response.start"))
 
