@@ -15,7 +15,7 @@ from .stack import serverless_functions
 
 pytestmark = pytest.mark.infra
 
-PLANES = {"data_plane_routers": "DataPlaneFunction", "control_plane_routers": "ControlPlaneFunction"}
+PLANES = {"data_plane": "DataPlaneFunction", "control_plane": "ControlPlaneFunction"}
 # Served by the data plane only for the Web Adapter's readiness check; API Gateway sends
 # /health to the control plane.
 INTERNAL = {("DataPlaneFunction", "/health")}
@@ -70,13 +70,20 @@ def _gateway_target(template: dict[str, Any], path: str, method: str) -> str | N
 def _app_routes() -> list[tuple[str, str, str]]:
     """(function logical id, METHOD, path template) for each route the apps declare."""
     from relay.http import app as factory
+    from relay.http.routes import health
 
+    planes = {
+        "data_plane": factory.data_plane_routes(),  # SnapStart's hooks are for the adapter alone
+        "control_plane": [
+            *health.routes,
+            *(route for router in factory.control_plane_routers() for route in router.routes),
+        ],
+    }
     routes = []
-    for constant, function_id in PLANES.items():
-        for router in getattr(factory, constant)():
-            for route in router.routes:
-                for method in sorted(getattr(route, "methods", set()) - {"HEAD", "OPTIONS"}):
-                    routes.append((function_id, method, route.path))
+    for plane, function_id in PLANES.items():
+        for route in planes[plane]:
+            for method in sorted(getattr(route, "methods", set()) - {"HEAD", "OPTIONS"}):
+                routes.append((function_id, method, route.path))
     return routes
 
 
