@@ -92,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     local_stack.EMULATOR_REGISTRARS.insert(0, register)
     stack = local_stack.LocalStack().start()
     info = {"emulator_url": stack.emulator_url, "admin_key": stack.admin_key, "env": stack.applied_env}
-    args.info.write_text(json.dumps(info))
+    # Written whole, then renamed: the bench reads the file as soon as it exists.
+    partial = args.info.with_name(args.info.name + ".partial")
+    partial.write_text(json.dumps(info))
+    partial.replace(args.info)
 
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
