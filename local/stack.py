@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from local import base_models, stepfunctions
+from local import base_models, dynamodb, stepfunctions
 from local.delivery import Delivery
 from local.emulators import (
     bedrock,
@@ -78,6 +78,7 @@ class LocalStack:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
 
+        dynamodb.install()  # each call atomic, as DynamoDB's are (local/dynamodb.py)
         port = free_port(self.host)
         moto = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         moto.start()
