@@ -39,7 +39,7 @@ def test_concurrent_adds_on_one_item_all_count(local_stack: object) -> None:
                     UpdateExpression="ADD tokens :one",
                     ExpressionAttributeValues={":one": {"N": "1"}},
                 )
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             failures.append(exc)
 
     writers = [threading.Thread(target=add) for _ in range(WRITERS)]
