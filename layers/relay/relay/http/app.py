@@ -14,7 +14,7 @@ import relay
 from relay.http.errors import exception_handlers
 from relay.http.metering import flushing_lifespan
 from relay.http.middleware import RequestContextMiddleware
-from relay.http.routing import endpoints, exact_routes
+from relay.http.routing import Endpoint, endpoints, exact_routes
 from relay.http.security import AuthGate
 from relay.services.container import Services
 from relay.settings import get_settings
@@ -94,7 +94,9 @@ class _Dispatch:
 
     def __init__(self, router: Router) -> None:
         self.router = router
-        self.exact = exact_routes(router.routes)
+        self.exact = {
+            key: route for key, route in exact_routes(router.routes).items() if isinstance(route, Endpoint)
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

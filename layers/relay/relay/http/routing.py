@@ -68,8 +68,9 @@ class Endpoint(Route):
         return body()
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Starlette's request_response adds an exception-handling wrapper per request;
-        # errors raised here reach the app's ExceptionMiddleware, which answers them the same.
+        # Without Starlette's per-request exception wrapper: an error raised here reaches
+        # RequestContextMiddleware on the data plane (relay.http.errors.known_error_response)
+        # and the ExceptionMiddleware of the FastAPI apps, which answer it the same way.
         response = await self.handler(Request(scope, receive))
         await response(scope, receive, send)
 
@@ -80,18 +81,20 @@ async def blocking(call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -
     return await CALLS.run(call, *args, **kwargs)
 
 
-def exact_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], Endpoint]:
-    """(method, path) -> the endpoint, for paths without parameters that no route with
-    parameters could take instead (the router would try that one first)."""
+def exact_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], BaseRoute]:
+    """(method, path) -> the route the router would pick, for paths without parameters that no
+    route with parameters could take instead (the router would try that one first). The first
+    route for a method and path wins, as it does in the router."""
     templated = [r for r in routes if "{" in getattr(r, "path", "{")]
-    found: dict[tuple[str, str], Endpoint] = {}
+    found: dict[tuple[str, str], BaseRoute] = {}
     for route in routes:
-        if not isinstance(route, Endpoint) or "{" in route.path:
+        path, methods = getattr(route, "path", "{"), getattr(route, "methods", None) or ()
+        if "{" in path:
             continue
-        for method in route.methods or ():
-            probe = {"type": "http", "path": route.path, "method": method, "root_path": ""}
+        for method in methods:
+            probe = {"type": "http", "path": path, "method": method, "root_path": ""}
             if not any(r.matches(probe)[0] is not Match.NONE for r in templated):
-                found.setdefault((method, route.path), route)
+                found.setdefault((method, path), route)
     return found
 
 

@@ -20,15 +20,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from relay.errors import PermissionDeniedError, RelayError
 from relay.http.envelope import error_response
 from relay.http.metering import is_inference, serve_metered
-from relay.http.routing import STATE_KEY, Endpoint, Need, blocking
+from relay.http.routing import STATE_KEY, Endpoint, Need, blocking, exact_routes
 from relay.services.container import Services
 from relay.services.keys.auth import Authenticator
 from relay.services.keys.models import Principal
 
 if TYPE_CHECKING:
     from fastapi.dependencies.models import Dependant
-
-_STATE_KEY = STATE_KEY
 
 
 def presented_key(headers: Mapping[str, str] | Request) -> str | None:
@@ -59,7 +57,7 @@ async def _authenticate(authenticator: Authenticator, key: str | None) -> Princi
 
 async def require_key(request: Request) -> Principal:
     """Any valid key."""
-    gated = request.scope.get("state", {}).get(_STATE_KEY)
+    gated = request.scope.get("state", {}).get(STATE_KEY)
     if isinstance(gated, Principal):
         return gated
     return await _authenticate(services_of(request).authenticator, presented_key(request))
@@ -109,21 +107,13 @@ class AuthGate:
         self.app = app
         routes = list(routes)
         self._needs = [(r, need) for r in routes if (need := route_need(r)) is not None]
-        # Paths without parameters are looked up, not matched one route at a time.
-        # Only where no route with parameters could take the request instead.
-        templated = [r for r in routes if "{" in getattr(r, "path", "{")]
-        self._exact: dict[tuple[str, str], Need] = {}
-        for route, need in self._needs:
-            path, methods = getattr(route, "path", ""), getattr(route, "methods", None) or ()
-            for method in methods if "{" not in path else ():
-                probe = {"type": "http", "path": path, "method": method, "root_path": ""}
-                if not any(r.matches(probe)[0] is not Match.NONE for r in templated):
-                    self._exact.setdefault((method, path), need)
+        # Paths without parameters are looked up (None: an open route), not matched in turn.
+        self._exact = {key: route_need(route) for key, route in exact_routes(routes).items()}
 
     def _need(self, scope: Scope) -> Need | None:
-        need = self._exact.get((scope["method"], scope["path"]))
-        if need is not None:
-            return need
+        key = (scope["method"], scope["path"])
+        if key in self._exact:
+            return self._exact[key]
         for route, need in self._needs:
             match, _ = route.matches(scope)
             if match is Match.FULL:
@@ -143,7 +133,7 @@ class AuthGate:
         except RelayError as exc:
             await error_response(scope["path"], exc)(scope, receive, send)
             return
-        scope.setdefault("state", {})[_STATE_KEY] = principal
+        scope.setdefault("state", {})[STATE_KEY] = principal
         if is_inference(scope):  # the key's limits, allow-list and usage meter (relay/http/metering.py)
             await serve_metered(self.app, scope, receive, send, services, principal)
             return
