@@ -51,10 +51,10 @@ class RequestContextMiddleware:
                     length = None
         request_id = incoming if _REQUEST_ID.match(incoming) else hex_id()
         token = request_id_var.set(request_id)
-        # A copy of the scope with somewhere for the metering to put the key's metrics (the
-        # object itself, so copies of the scope further in still reach it).
+        # Somewhere for the metering to put the key's metrics (the object itself, so copies of
+        # the scope further in still reach it). The scope is this request's own: set in place.
         key = KeyMetrics()
-        scope = {**scope, KEY_METRICS_SCOPE: key}
+        scope[KEY_METRICS_SCOPE] = key
         started = time.perf_counter()
         status = 0
         started_response = False

@@ -13,9 +13,10 @@ so a row DynamoDB will never take (or a table gone for good) cannot retry foreve
 from __future__ import annotations
 
 import threading
+from collections import deque
 
 from relay.observability import logger
-from relay.services.usage.meter import UsageCounts
+from relay.services.usage.meter import RequestMeter, UsageCounts, meter_rows
 from relay.services.usage.repository import UsageRepository
 
 Row = tuple[str, str, str]  # key id, UTC date, model
@@ -34,24 +35,47 @@ class UsageBuffer:
         self._flushing = threading.Lock()  # one writer at a time, so a row is never written twice
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # Finished requests' meters, summed into `_pending` by whoever flushes: a request only
+        # appends (deque.append is atomic), so summing costs the request path nothing.
+        self._meters: deque[tuple[str, RequestMeter]] = deque()
+
+    def add_meter(self, date: str, meter: RequestMeter) -> None:
+        """A finished request's meter, summed at the next flush."""
+        self._meters.append((date, meter))
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            with self._lock:
+                self._start()
 
     def add(self, key_id: str, date: str, rows: dict[str, UsageCounts]) -> None:
         with self._lock:
             for model, counts in rows.items():
                 total = self._pending.setdefault((key_id, date, model), UsageCounts())
                 _merge(total, counts)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="usage-flush", daemon=True)
-                self._thread.start()
+            self._start()
+
+    def _start(self) -> None:  # under `_lock`
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="usage-flush", daemon=True)
+            self._thread.start()
+
+    def _sum_meters(self) -> None:  # under `_lock`
+        meters = self._meters
+        while meters:
+            date, meter = meters.popleft()
+            for model, counts in meter_rows(meter).items():
+                _merge(self._pending.setdefault((meter.key_id, date, model), UsageCounts()), counts)
 
     def pending(self) -> int:
         with self._lock:
+            self._sum_meters()
             return len(self._pending)
 
     def flush(self) -> None:
         """Write everything pending now (before a read of usage, and at shutdown)."""
         with self._flushing:
             with self._lock:
+                self._sum_meters()
                 batch, self._pending = self._pending, {}
             failed: dict[Row, UsageCounts] = {}
             for row, counts in batch.items():

@@ -33,25 +33,65 @@ class UsageCounts:
         return self.input_tokens + self.output_tokens
 
 
+# One lock for every meter: a meter is touched by its request and, for parallel calls (`n` > 1)
+# and stream pumps, by their threads, each for a few additions (a lock per request cost more
+# than it ever waited).
+_meters_lock = threading.Lock()
+
+
 @dataclass
 class RequestMeter:
     key_id: str
     model: str | None = None
     by_model: dict[str, UsageCounts] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, model: str, counts: UsageCounts) -> None:
-        with self._lock:
-            total = self.by_model.setdefault(model, UsageCounts())
-            total.requests += counts.requests
-            total.input_tokens += counts.input_tokens
-            total.output_tokens += counts.output_tokens
-            total.cached_tokens += counts.cached_tokens
-            total.cache_write_tokens += counts.cache_write_tokens
+        self.add_counts(
+            model,
+            requests=counts.requests,
+            input_tokens=counts.input_tokens,
+            output_tokens=counts.output_tokens,
+            cached_tokens=counts.cached_tokens,
+            cache_write_tokens=counts.cache_write_tokens,
+        )
+
+    def add_counts(
+        self,
+        model: str,
+        *,
+        requests: int = 0,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cached_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> None:
+        with _meters_lock:
+            total = self.by_model.get(model)
+            if total is None:
+                total = self.by_model[model] = UsageCounts()
+            total.requests += requests
+            total.input_tokens += input_tokens
+            total.output_tokens += output_tokens
+            total.cached_tokens += cached_tokens
+            total.cache_write_tokens += cache_write_tokens
 
     @property
     def tokens(self) -> int:
         return sum(c.tokens for c in self.by_model.values())
+
+
+def meter_rows(meter: RequestMeter) -> dict[str, UsageCounts]:
+    """The meter's counters per model, the request itself counted once against its model."""
+    with _meters_lock:
+        rows = {
+            model: UsageCounts(
+                c.requests, c.input_tokens, c.output_tokens, c.cached_tokens, c.cache_write_tokens
+            )
+            for model, c in meter.by_model.items()
+        }
+    if meter.model is not None:
+        rows.setdefault(meter.model, UsageCounts()).requests += 1
+    return rows
 
 
 _current: ContextVar[RequestMeter | None] = ContextVar("relay_request_meter", default=None)
@@ -69,7 +109,7 @@ def count_request(model: str) -> None:
     """One request to `model` (its tokens, if any, come through `count_usage`)."""
     meter = _current.get()
     if meter is not None:
-        meter.add(model, UsageCounts(requests=1))
+        meter.add_counts(model, requests=1)
 
 
 def count_usage(model: str, usage: CompletionUsage | None) -> None:
@@ -78,14 +118,12 @@ def count_usage(model: str, usage: CompletionUsage | None) -> None:
     if meter is None or usage is None:
         return
     details = usage.prompt_tokens_details
-    meter.add(
+    meter.add_counts(
         model,
-        UsageCounts(
-            input_tokens=usage.prompt_tokens,
-            output_tokens=usage.completion_tokens,
-            cached_tokens=(details.cached_tokens or 0) if details else 0,
-            cache_write_tokens=(details.cache_write_tokens or 0) if details else 0,
-        ),
+        input_tokens=usage.prompt_tokens,
+        output_tokens=usage.completion_tokens,
+        cached_tokens=(details.cached_tokens or 0) if details else 0,
+        cache_write_tokens=(details.cache_write_tokens or 0) if details else 0,
     )
 
 
@@ -104,7 +142,7 @@ def note_model(model: str) -> None:
 def count_tokens(model: str, *, input_tokens: int = 0, output_tokens: int = 0) -> None:
     meter = _current.get()
     if meter is not None and (input_tokens or output_tokens):
-        meter.add(model, UsageCounts(input_tokens=input_tokens, output_tokens=output_tokens))
+        meter.add_counts(model, input_tokens=input_tokens, output_tokens=output_tokens)
 
 
 async def metered_chunks(

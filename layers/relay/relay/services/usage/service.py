@@ -16,7 +16,9 @@ from relay.observability import logger
 from relay.services.keys.models import ADMIN, Principal
 from relay.services.keys.policy import Period, period_bounds, utc_date
 from relay.services.usage.buffer import UsageBuffer
-from relay.services.usage.meter import RequestMeter, UsageCounts
+from relay.services.usage.meter import RequestMeter, UsageCounts, meter_rows
+
+__all__ = ["UsageLine", "UsageService", "meter_rows", "parse_group_by"]
 from relay.services.usage.repository import UsageRecord, UsageRepository
 
 GROUPS = ("key", "model", "day")
@@ -68,7 +70,7 @@ class UsageService:
         if self._buffer is None:
             self.record_quietly(meter)
             return
-        self._buffer.add(meter.key_id, utc_date(self._clock()), meter_rows(meter))
+        self._buffer.add_meter(utc_date(self._clock()), meter)
 
     def flush(self) -> None:
         """Write what this process still holds (before a read, and at shutdown)."""
@@ -125,14 +127,6 @@ class UsageService:
         if key_id is not None:
             return [key_id]
         return [ADMIN.key_id, *self._key_ids()]
-
-
-def meter_rows(meter: RequestMeter) -> dict[str, UsageCounts]:
-    """The meter's counters per model, the request itself counted once against its model."""
-    rows = {model: UsageCounts(**vars(counts)) for model, counts in meter.by_model.items()}
-    if meter.model is not None:
-        rows.setdefault(meter.model, UsageCounts()).requests += 1
-    return rows
 
 
 def _grouped(records: list[UsageRecord], group_by: tuple[str, ...]) -> list[UsageLine]:
