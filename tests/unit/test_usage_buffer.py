@@ -7,7 +7,7 @@ import time
 import pytest
 
 from relay.services.usage.buffer import UsageBuffer
-from relay.services.usage.meter import UsageCounts
+from relay.services.usage.meter import RequestMeter, UsageCounts, bind, count_tokens, note_model, unbind
 from relay.services.usage.repository import InMemoryUsageRepository
 
 pytestmark = pytest.mark.unit
@@ -40,6 +40,24 @@ def test_requests_are_summed_and_written_as_one_row_per_key_day_and_model() -> N
         requests=50, input_tokens=150, output_tokens=100
     )
     assert usage.items[("k2", "2026-12-01", "m")] == UsageCounts(requests=1, cached_tokens=4)
+    assert buffer.pending() == 0
+
+
+def test_queued_meters_are_summed_by_the_flush_not_by_the_request() -> None:
+    usage = Flaky(failures=0)
+    buffer = UsageBuffer(usage, interval=3600)
+    for tokens in (3, 4):
+        meter = RequestMeter("k")
+        token = bind(meter)
+        note_model("m")
+        count_tokens("m", input_tokens=tokens, output_tokens=1)
+        count_tokens("embedder", input_tokens=2)  # a second model in the same request
+        unbind(token)
+        buffer.add_meter("2026-12-01", meter)
+    assert usage.writes == 0 and buffer.pending() == 2  # summed on demand: one row per model
+    buffer.flush()
+    assert usage.items[("k", "2026-12-01", "m")] == UsageCounts(requests=2, input_tokens=7, output_tokens=2)
+    assert usage.items[("k", "2026-12-01", "embedder")] == UsageCounts(input_tokens=4)
     assert buffer.pending() == 0
 
 
