@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -32,12 +31,27 @@ if TYPE_CHECKING:
 def presented_key(headers: Mapping[str, str] | Request) -> str | None:
     if isinstance(headers, Request):
         headers = headers.headers
-    authorization = headers.get("authorization")
+    return _key_of(headers.get("authorization"), headers.get("x-api-key"))
+
+
+def _scope_key(scope: Scope) -> str | None:
+    """`presented_key` read straight from the ASGI scope's raw headers (the first of each, as
+    `Headers.get` finds them), without building a Headers object on every request."""
+    authorization = api_key = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value.decode("latin-1")
+        elif name == b"x-api-key" and api_key is None:
+            api_key = value.decode("latin-1")
+    return _key_of(authorization, api_key)
+
+
+def _key_of(authorization: str | None, api_key: str | None) -> str | None:
     if authorization:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-    api_key = headers.get("x-api-key")
     return api_key.strip() if api_key else None
 
 
@@ -127,7 +141,7 @@ class AuthGate:
             return
         services: Services = scope["app"].state.services
         try:
-            principal = await _authenticate(services.authenticator, presented_key(Headers(scope=scope)))
+            principal = await _authenticate(services.authenticator, _scope_key(scope))
             if need == "admin" and not principal.is_admin:
                 raise PermissionDeniedError("This route needs the admin key")
         except RelayError as exc:
