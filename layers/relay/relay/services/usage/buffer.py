@@ -51,7 +51,7 @@ class UsageBuffer:
         with self._lock:
             for model, counts in rows.items():
                 total = self._pending.setdefault((key_id, date, model), UsageCounts())
-                _merge(total, counts)
+                total.add(counts)
             self._start()
 
     def _start(self) -> None:  # under `_lock`
@@ -64,7 +64,7 @@ class UsageBuffer:
         while meters:
             date, meter = meters.popleft()
             for model, counts in meter_rows(meter).items():
-                _merge(self._pending.setdefault((meter.key_id, date, model), UsageCounts()), counts)
+                self._pending.setdefault((meter.key_id, date, model), UsageCounts()).add(counts)
 
     def pending(self) -> int:
         with self._lock:
@@ -106,18 +106,10 @@ class UsageBuffer:
             if failed:
                 with self._lock:
                     for row, counts in failed.items():
-                        _merge(self._pending.setdefault(row, UsageCounts()), counts)
+                        self._pending.setdefault(row, UsageCounts()).add(counts)
 
     def _run(self) -> None:
         while True:
             self._wake.wait(self._interval)
             self._wake.clear()
             self.flush()
-
-
-def _merge(total: UsageCounts, counts: UsageCounts) -> None:
-    total.requests += counts.requests
-    total.input_tokens += counts.input_tokens
-    total.output_tokens += counts.output_tokens
-    total.cached_tokens += counts.cached_tokens
-    total.cache_write_tokens += counts.cache_write_tokens

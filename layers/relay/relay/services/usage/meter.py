@@ -32,6 +32,14 @@ class UsageCounts:
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    def add(self, other: UsageCounts) -> None:
+        """Add `other`'s counters to these."""
+        self.requests += other.requests
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cached_tokens += other.cached_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+
 
 # One lock for every meter: a meter is touched by its request and, for parallel calls (`n` > 1)
 # and stream pumps, by their threads, each for a few additions (a lock per request cost more
@@ -44,16 +52,6 @@ class RequestMeter:
     key_id: str
     model: str | None = None
     by_model: dict[str, UsageCounts] = field(default_factory=dict)
-
-    def add(self, model: str, counts: UsageCounts) -> None:
-        self.add_counts(
-            model,
-            requests=counts.requests,
-            input_tokens=counts.input_tokens,
-            output_tokens=counts.output_tokens,
-            cached_tokens=counts.cached_tokens,
-            cache_write_tokens=counts.cache_write_tokens,
-        )
 
     def add_counts(
         self,

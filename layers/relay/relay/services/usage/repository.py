@@ -34,12 +34,7 @@ class InMemoryUsageRepository:
 
     def add(self, key_id: str, date: str, model: str, counts: UsageCounts) -> None:
         with self._lock:
-            total = self.items.setdefault((key_id, date, model), UsageCounts())
-            total.requests += counts.requests
-            total.input_tokens += counts.input_tokens
-            total.output_tokens += counts.output_tokens
-            total.cached_tokens += counts.cached_tokens
-            total.cache_write_tokens += counts.cache_write_tokens
+            self.items.setdefault((key_id, date, model), UsageCounts()).add(counts)
 
     def query(self, key_id: str, start: str, end: str) -> list[UsageRecord]:
         with self._lock:

@@ -115,8 +115,7 @@ class UsageService:
         self.flush()
         total = UsageCounts()
         for record in self._usage.query(key_id, utc_date(start), utc_date(end - 1)):
-            for name, value in vars(record.counts).items():
-                setattr(total, name, getattr(total, name) + value)
+            total.add(record.counts)
         return start, end, total
 
     def _visible_keys(self, principal: Principal, key_id: str | None) -> list[str]:
@@ -137,9 +136,7 @@ def _grouped(records: list[UsageRecord], group_by: tuple[str, ...]) -> list[Usag
             record.model if "model" in group_by else None,
             record.date if "day" in group_by else None,
         )
-        total = totals.setdefault(group, UsageCounts())
-        for name, value in vars(record.counts).items():
-            setattr(total, name, getattr(total, name) + value)
+        totals.setdefault(group, UsageCounts()).add(record.counts)
     ordered = sorted(
         totals.items(), key=lambda item: tuple(part or "" for part in (item[0][2], item[0][0], item[0][1]))
     )
