@@ -41,9 +41,13 @@ def fresh(local_stack: object) -> Any:
 
 def test_the_adapter_primes_before_the_snapshot_and_renews_after_the_restore(fresh: Any) -> None:
     from relay.backends import aws
+    from relay.http.routing import Endpoint
 
     services, app = fresh
+    endpoints = [route for route in app.routes if isinstance(route, Endpoint)]
+    assert any(route._handler is None for route in endpoints)  # named, imported on first use
     assert post(app, BEFORE, ("127.0.0.1", 40000)) == 204
+    assert all(route._handler is not None for route in endpoints)
     assert {"chat", "authenticator", "usage"} <= set(services.built())
     assert "bedrock-runtime" in aws.built_clients()
     assert post(app, AFTER, ("127.0.0.1", 40001)) == 204

@@ -66,3 +66,16 @@ def test_data_plane_cold_import_leaves_out_what_a_request_builds_later() -> None
     assert not [name for name in found["modules"] if name.startswith((*control, "relay.pipeline"))]
     # Validators and serializers are built on first use, not at import.
     assert found["built"] == []
+
+
+def test_data_plane_cold_import_loads_no_route_module_nor_botocore() -> None:
+    found = _cold_import()
+    modules = set(found["modules"])
+    # Each route's module and wire models come with its first request (relay.http.app names
+    # them); health is the readiness check's. (The probe itself imports relay.protocol.base.)
+    routes = {
+        m for m in modules if m.startswith(("relay.http.routes.", "relay.protocol.", "relay.translate"))
+    }
+    assert routes == {"relay.http.routes.health", "relay.protocol.base"}
+    # botocore's exceptions (and urllib3 under them) are imported by the first failed AWS call.
+    assert not {"botocore.exceptions", "urllib3"} & modules

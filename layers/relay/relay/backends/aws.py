@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError, ReadTimeoutError
-from urllib3.exceptions import ProtocolError
-
 from relay.errors import (
     BadRequestError,
     RelayError,
@@ -32,6 +29,7 @@ from relay.errors import (
 if TYPE_CHECKING:
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import ClientError
 
 _MODEL_CALL_SERVICES = frozenset({"bedrock-runtime", "sagemaker-runtime"})
 
@@ -143,7 +141,13 @@ def error_code(exc: Exception) -> str:
 
 def transport_error(exc: Exception, service: str, model: str) -> RelayError | None:
     """The domain error for a failure below the API (timeout, connection), or None for
-    anything else; each service's own error table maps the rest."""
+    anything else; each service's own error table maps the rest.
+
+    botocore's and urllib3's exceptions are imported here, on the first failure (a client
+    has been built by then), not at cold start: urllib3 alone is about 50 ms of import."""
+    from botocore.exceptions import BotoCoreError, ParamValidationError, ReadTimeoutError
+    from urllib3.exceptions import ProtocolError
+
     if isinstance(exc, ReadTimeoutError):
         return UpstreamTimeoutError(f"The model {model} did not answer in time")
     if isinstance(exc, ProtocolError):
@@ -170,6 +174,8 @@ class ClientFailure:
 def model_call_failure(exc: Exception, service: str, model: str) -> RelayError | ClientFailure:
     """A failure below the API as its domain error, or a ClientError's code and message;
     anything else (a bug of ours) is re-raised."""
+    from botocore.exceptions import ClientError
+
     transport = transport_error(exc, service, model)
     if transport is not None:
         return transport

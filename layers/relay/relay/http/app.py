@@ -14,7 +14,7 @@ import relay
 from relay.http.errors import exception_handlers
 from relay.http.metering import flushing_lifespan
 from relay.http.middleware import RequestContextMiddleware
-from relay.http.routing import Endpoint, endpoints, exact_routes
+from relay.http.routing import Endpoint, exact_routes
 from relay.http.security import AuthGate
 from relay.services.container import Services
 from relay.settings import get_settings
@@ -28,18 +28,84 @@ if TYPE_CHECKING:
 # Each plane imports only its own routes, so neither pays the other's import time. The data
 # plane's are plain Starlette routes (relay.http.routing): it never imports FastAPI.
 def data_plane_routes() -> list[BaseRoute]:
-    from relay.http.routes import audio, chat, completions, embeddings, health, messages, responses, tasks
+    """The inference routes. Each names its handler and body model by module path, so a route's
+    module, wire models and translators are imported by its first request, not at cold start
+    (SnapStart's before-checkpoint hook loads them all before the snapshot)."""
+    from relay.http.routes import health
 
-    return endpoints(
-        health.routes,
-        chat.routes,
-        completions.routes,
-        messages.routes,
-        responses.routes,
-        embeddings.routes,
-        tasks.routes,
-        audio.routes,
-    )
+    routes = "relay.http.routes"
+    return [
+        *health.routes,
+        Endpoint(
+            "/v1/chat/completions",
+            f"{routes}.chat:chat_completions",
+            method="POST",
+            body="relay.protocol.chat:ChatCompletionRequest",
+        ),
+        Endpoint(
+            "/v1/completions",
+            f"{routes}.completions:completions",
+            method="POST",
+            body="relay.protocol.completions:CompletionRequest",
+        ),
+        Endpoint(
+            "/v1/messages",
+            f"{routes}.messages:create_message",
+            method="POST",
+            body="relay.protocol.messages:MessageCreateRequest",
+        ),
+        Endpoint(
+            "/v1/messages/count_tokens",
+            f"{routes}.messages:count_tokens",
+            method="POST",
+            body="relay.protocol.messages:CountTokensRequest",
+        ),
+        Endpoint(
+            "/v1/responses",
+            f"{routes}.responses:create_response",
+            method="POST",
+            body="relay.protocol.responses:ResponseCreateRequest",
+        ),
+        Endpoint("/v1/responses/{response_id}", f"{routes}.responses:retrieve_response", method="GET"),
+        Endpoint("/v1/responses/{response_id}", f"{routes}.responses:delete_response", method="DELETE"),
+        Endpoint(
+            "/v1/responses/{response_id}/input_items", f"{routes}.responses:list_input_items", method="GET"
+        ),
+        Endpoint(
+            "/v1/embeddings",
+            f"{routes}.embeddings:create_embeddings",
+            method="POST",
+            body="relay.protocol.embeddings:EmbeddingRequest",
+        ),
+        Endpoint(
+            "/v1/rerank", f"{routes}.tasks:rerank", method="POST", body="relay.protocol.rerank:RerankRequest"
+        ),
+        Endpoint(
+            "/v1/classification",
+            f"{routes}.tasks:classify",
+            method="POST",
+            body="relay.protocol.classification:ClassificationRequest",
+        ),
+        Endpoint(
+            "/v1/invocations",
+            f"{routes}.tasks:invoke",
+            method="POST",
+            body="relay.protocol.classification:InvocationRequest",
+        ),
+        Endpoint("/v1/audio/transcriptions", f"{routes}.audio:transcribe", method="POST"),
+    ]
+
+
+def snapstart_routes() -> list[BaseRoute]:
+    """SnapStart's hooks, for the Lambda Web Adapter alone (relay.http.routes.snapstart)."""
+    hooks = "relay.http.routes.snapstart"
+    return [
+        Endpoint(path, f"{hooks}:{name}", method="POST", need=None, include_in_schema=False)
+        for path, name in (
+            ("/_relay/snapstart/before-checkpoint", "before_checkpoint"),
+            ("/_relay/snapstart/after-restore", "after_restore"),
+        )
+    ]
 
 
 def control_plane_routers() -> tuple[APIRouter, ...]:
@@ -121,10 +187,8 @@ class DataPlaneApp(Starlette):
 
 def create_data_plane_app(services: Services | None = None) -> Starlette:
     """The data plane as the Lambda Web Adapter runs it: the inference routes and SnapStart's hooks."""
-    from relay.http.routes import snapstart
-
     services = services or Services(get_settings())
-    routes = [*data_plane_routes(), *snapstart.routes]
+    routes = [*data_plane_routes(), *snapstart_routes()]
     app = DataPlaneApp(routes=routes, middleware=_middleware(services, routes))
     app.state.services = services
     app.router.lifespan_context = flushing_lifespan(app.router.lifespan_context, services)

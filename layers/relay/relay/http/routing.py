@@ -4,7 +4,8 @@ FastAPI costs about 200 ms of cold import and, per request, a dependency solve, 
 route match and a body parse through its own machinery. The inference routes need none of
 it: an `Endpoint` is a Starlette route that says who may call it (`need`, read by the auth
 gate) and which pydantic model its JSON body is (`body`, read by the OpenAPI document), and
-the handler parses that body itself with the model's JSON validator (`json_body`).
+the handler parses that body itself with the model's JSON validator
+(`relay.http.bodies.validated_body`).
 
 Everything FastAPI did on these routes is kept: the auth gate runs first, the body is read
 as JSON whatever the Content-Type says (curl's default is form-encoded), and a body that
@@ -13,66 +14,92 @@ does not validate is a 400 listing every problem with its field, exactly as befo
 
 from __future__ import annotations
 
-import json
+import importlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
-from pydantic import BaseModel, ValidationError
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
 from relay.backends.threads import CALLS
-from relay.errors import BadRequestError, RelayError
-from relay.http.problems import describe
+from relay.errors import RelayError
 from relay.services.keys.models import Principal
+
+if TYPE_CHECKING:
+    # pydantic comes with the first route module (relay.http.bodies), not at cold start.
+    from pydantic import BaseModel
 
 Need = Literal["key", "admin"]
 Handler = Callable[[Request], Awaitable[Response]]
-ModelT = TypeVar("ModelT", bound=BaseModel)
 P = ParamSpec("P")
 R = TypeVar("R")
 
 STATE_KEY = "principal"
-_MULTIPART = b"multipart/"
 
 
 class Endpoint(Route):
-    """A Starlette route with what the gate and the OpenAPI document need to know."""
+    """A Starlette route with what the gate and the OpenAPI document need to know.
+
+    `handler` and `body` may be named as "module:attribute" instead of given: the module is
+    imported by the route's first request (or the OpenAPI document, or SnapStart's prime), so
+    a cold start does not load the routes, wire models and translators it does not serve.
+    """
 
     def __init__(
         self,
         path: str,
-        handler: Handler,
+        handler: Handler | str,
         *,
         method: str,
         need: Need | None = "key",
-        body: type[BaseModel] | Callable[[], type[BaseModel]] | None = None,
+        body: type[BaseModel] | str | None = None,
         include_in_schema: bool = True,
     ) -> None:
-        super().__init__(path, handler, methods=[method], include_in_schema=include_in_schema)
+        super().__init__(
+            path,
+            self._serve if isinstance(handler, str) else handler,
+            methods=[method],
+            name=handler.rpartition(":")[2] if isinstance(handler, str) else None,
+            include_in_schema=include_in_schema,
+        )
         self.need = need
-        # The model, or a function that imports it: routes whose models a cold start should
-        # not load (Messages, Responses) name them lazily; only the OpenAPI document asks.
+        self._handler: Handler | None = None if isinstance(handler, str) else handler
+        self._handler_ref = handler if isinstance(handler, str) else ""
         self._body = body
-        self.handler = handler
         self.method = method.lower()
         self.app = self._serve
 
     @property
+    def handler(self) -> Handler:
+        return self._handler or self.load()
+
+    @property
     def body(self) -> type[BaseModel] | None:
         body = self._body
-        if body is None or isinstance(body, type):
-            return body
-        return body()
+        if isinstance(body, str):
+            body = self._body = _resolve(body)
+        return body
+
+    def load(self) -> Handler:
+        """Import the handler (and its module) if it was named; SnapStart's prime calls this."""
+        if self._handler is None:
+            self._handler = _resolve(self._handler_ref)
+        return self._handler
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Without Starlette's per-request exception wrapper: an error raised here reaches
         # RequestContextMiddleware on the data plane (relay.http.errors.known_error_response)
         # and the ExceptionMiddleware of the FastAPI apps, which answer it the same way.
-        response = await self.handler(Request(scope, receive))
+        handler = self._handler or self.load()
+        response = await handler(Request(scope, receive))
         await response(scope, receive, send)
+
+
+def _resolve(ref: str) -> Any:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 async def blocking(call: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -98,68 +125,9 @@ def exact_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], BaseRoute
     return found
 
 
-def endpoints(*groups: Sequence[BaseRoute]) -> list[BaseRoute]:
-    return [route for group in groups for route in group]
-
-
 def principal_of(request: Request) -> Principal:
     """The caller the auth gate admitted (every keyed endpoint is behind the gate)."""
     principal = request.scope.get("state", {}).get(STATE_KEY)
     if not isinstance(principal, Principal):
         raise RelayError("The request reached a keyed route without passing the auth gate")
     return principal
-
-
-def _content_type(scope: Scope) -> bytes:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return value
-    return b""
-
-
-async def _body(request: Request) -> bytes:
-    """The whole body, read straight from `receive` (one message, for any body a client sends
-    in one piece) and left on the request for anyone who asks again."""
-    message = await request.receive()
-    body: bytes = message.get("body", b"")
-    if message.get("more_body", False):
-        chunks = [body]
-        while message.get("more_body", False):
-            message = await request.receive()
-            chunks.append(message.get("body", b""))
-        body = b"".join(chunks)
-    if message["type"] == "http.disconnect":
-        raise ClientDisconnect()
-    request._body = body
-    return body
-
-
-async def json_body(request: Request, model: type[ModelT]) -> ModelT:
-    """The body as `model`, read as JSON whatever the Content-Type header says.
-
-    The valid case is one pass of pydantic's JSON validator over the raw bytes. Anything
-    else takes the old path (json.loads, then validation of the object), so what is
-    accepted and every error message are what they were: UTF-16 bodies, NaN, lone
-    surrogates and deep nesting included.
-    """
-    raw = await _body(request)
-    if _content_type(request.scope).lower().startswith(_MULTIPART):
-        raise BadRequestError("Send the body as JSON with Content-Type: application/json")
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError:
-        pass
-    if not raw.strip():
-        raise BadRequestError("The request needs a JSON body with Content-Type: application/json")
-    try:
-        payload: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequestError(f"Malformed JSON body: {exc}") from None
-    except RecursionError:
-        raise BadRequestError("The JSON body is nested too deeply") from None
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise describe(exc.errors(), payload) from None
-    except RecursionError:
-        raise BadRequestError("The JSON body is nested too deeply") from None

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from relay.errors import BadRequestError
-from relay.http.routing import Endpoint, blocking
+from relay.http.routing import blocking
 from relay.http.security import services_of
 from relay.services.transcription import RESPONSE_FORMATS
 from relay.translate.sagemaker.whisper import to_srt, to_verbose, to_vtt
@@ -104,6 +104,3 @@ async def _transcribe(request: Request, form: FormData) -> Response:
         to_verbose(transcript, language) if response_format == "verbose_json" else {"text": transcript.text}
     )
     return JSONResponse(body)
-
-
-routes = [Endpoint("/v1/audio/transcriptions", transcribe, method="POST")]

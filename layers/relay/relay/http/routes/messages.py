@@ -8,35 +8,17 @@ Anthropic SDK raises, and ends the stream.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from relay.errors import RelayError
+from relay.http.bodies import validated_body
 from relay.http.envelope import anthropic_error_body
-from relay.http.routing import Endpoint, json_body
 from relay.http.security import services_of
 from relay.http.sse import event_stream_response, json_response, named_event
 from relay.observability import logger
-
-# Anthropic's models are imported by the first Messages request, not at cold start (SnapStart's
-# prime imports them before the snapshot): most data-plane instances serve OpenAI's routes.
-if TYPE_CHECKING:
-    from relay.protocol.messages import StreamEvent
-
-
-def _create_model() -> type[BaseModel]:
-    from relay.protocol.messages import MessageCreateRequest
-
-    return MessageCreateRequest
-
-
-def _count_model() -> type[BaseModel]:
-    from relay.protocol.messages import CountTokensRequest
-
-    return CountTokensRequest
+from relay.protocol.messages import CountTokensRequest, MessageCreateRequest, StreamEvent
 
 
 async def _frames(first: list[StreamEvent], rest: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
@@ -60,9 +42,7 @@ async def _frames(first: list[StreamEvent], rest: AsyncIterator[StreamEvent]) ->
 
 
 async def create_message(request: Request) -> Response:
-    from relay.protocol.messages import MessageCreateRequest
-
-    body = await json_body(request, MessageCreateRequest)
+    body = await validated_body(request, MessageCreateRequest)
     messages = services_of(request).messages
     if body.stream:
         first, rest = await messages.stream(body)
@@ -71,13 +51,5 @@ async def create_message(request: Request) -> Response:
 
 
 async def count_tokens(request: Request) -> Response:
-    from relay.protocol.messages import CountTokensRequest
-
-    body = await json_body(request, CountTokensRequest)
+    body = await validated_body(request, CountTokensRequest)
     return json_response(await services_of(request).messages.count_tokens(body))
-
-
-routes = [
-    Endpoint("/v1/messages", create_message, method="POST", body=_create_model),
-    Endpoint("/v1/messages/count_tokens", count_tokens, method="POST", body=_count_model),
-]

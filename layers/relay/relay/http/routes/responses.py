@@ -9,30 +9,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from relay.errors import BadRequestError
-from relay.http.routing import Endpoint, blocking, json_body, principal_of
+from relay.http.bodies import validated_body
+from relay.http.routing import blocking, principal_of
 from relay.http.security import services_of
 from relay.http.sse import event_stream_response, json_response, named_event
+from relay.protocol.responses import ResponseCreateRequest
 from relay.services.keys.models import Principal
+from relay.services.responses.service import owner_of
 
 _ORDERS = ("asc", "desc")
 
 
-# The Responses API's models and service are imported by its first request, not at cold start
-# (SnapStart's prime imports them before the snapshot).
-def _create_model() -> type[BaseModel]:
-    from relay.protocol.responses import ResponseCreateRequest
-
-    return ResponseCreateRequest
-
-
 def _owner(request: Request) -> str:
-    from relay.services.responses.service import owner_of
-
     principal: Principal = principal_of(request)
     return owner_of(principal)
 
@@ -50,9 +42,7 @@ async def _frames(first: list[dict[str, Any]], rest: AsyncIterator[dict[str, Any
 
 
 async def create_response(request: Request) -> Response:
-    from relay.protocol.responses import ResponseCreateRequest
-
-    body = await json_body(request, ResponseCreateRequest)
+    body = await validated_body(request, ResponseCreateRequest)
     responses = services_of(request).responses
     owner = _owner(request)
     if body.stream:
@@ -100,11 +90,3 @@ async def list_input_items(request: Request) -> Response:
         after=request.query_params.get("after"),
     )
     return json_response(page)
-
-
-routes = [
-    Endpoint("/v1/responses", create_response, method="POST", body=_create_model),
-    Endpoint("/v1/responses/{response_id}", retrieve_response, method="GET"),
-    Endpoint("/v1/responses/{response_id}", delete_response, method="DELETE"),
-    Endpoint("/v1/responses/{response_id}/input_items", list_input_items, method="GET"),
-]

@@ -1,4 +1,5 @@
-"""`POST /_relay/snapstart/before-checkpoint` and `/_relay/snapstart/after-restore`: SnapStart's hooks.
+"""`POST /_relay/snapstart/before-checkpoint` and `/_relay/snapstart/after-restore`: SnapStart's hooks
+(routed by relay.http.app.snapstart_routes).
 
 The Lambda Web Adapter sends each an empty POST (template.yaml names them in
 `AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH` and `AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH`), from the
@@ -31,6 +32,11 @@ def _from_this_host(request: Request) -> None:
 
 async def before_checkpoint(request: Request) -> Response:
     _from_this_host(request)
+    # The routes' modules (wire models, translators) are imported by each route's first request;
+    # before the snapshot, all of them.
+    for route in request.app.routes:
+        if isinstance(route, Endpoint):
+            route.load()
     await blocking(lifecycle.prime, services_of(request))
     return Response(status_code=204)
 
@@ -39,17 +45,3 @@ async def after_restore(request: Request) -> Response:
     _from_this_host(request)
     await blocking(lifecycle.after_restore, services_of(request))
     return Response(status_code=204)
-
-
-routes = [
-    Endpoint(
-        "/_relay/snapstart/before-checkpoint",
-        before_checkpoint,
-        method="POST",
-        need=None,
-        include_in_schema=False,
-    ),
-    Endpoint(
-        "/_relay/snapstart/after-restore", after_restore, method="POST", need=None, include_in_schema=False
-    ),
-]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from relay.http.routing import Endpoint, blocking, json_body
+from relay.http.bodies import validated_body
+from relay.http.routing import blocking
 from relay.http.security import services_of
 from relay.http.sse import json_response
 from relay.protocol.classification import ClassificationRequest, InvocationRequest
@@ -13,24 +14,17 @@ from relay.protocol.rerank import RerankRequest
 
 
 async def rerank(request: Request) -> Response:
-    body = await json_body(request, RerankRequest)
+    body = await validated_body(request, RerankRequest)
     return json_response(await blocking(services_of(request).rerank.rerank, body))
 
 
 async def classify(request: Request) -> Response:
-    body = await json_body(request, ClassificationRequest)
+    body = await validated_body(request, ClassificationRequest)
     return json_response(await blocking(services_of(request).classification.classify, body))
 
 
 async def invoke(request: Request) -> Response:
     """The model's own answer, byte for byte."""
-    body = await json_body(request, InvocationRequest)
+    body = await validated_body(request, InvocationRequest)
     payload, content_type = await blocking(services_of(request).invocations.invoke, body)
     return Response(payload, media_type=content_type)
-
-
-routes = [
-    Endpoint("/v1/rerank", rerank, method="POST", body=RerankRequest),
-    Endpoint("/v1/classification", classify, method="POST", body=ClassificationRequest),
-    Endpoint("/v1/invocations", invoke, method="POST", body=InvocationRequest),
-]
