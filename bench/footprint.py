@@ -41,6 +41,30 @@ import {module}
 print(time.perf_counter() - started)
 """
 
+# What the first chat request does once, after the import, less its network calls: its route's
+# module and wire models, the services it touches, boto3 and the two clients it calls, and one
+# request and answer through the translators (relay.lifecycle.warm_chat). Without SnapStart a
+# cold start pays it on its first chat request; with it, `prime` pays it before the snapshot.
+_FIRST_CHAT_PROBE = """
+import sys, time
+sys.path[:0] = [{layer!r}, {function!r}]
+started = time.perf_counter()
+import main
+imported = time.perf_counter()
+from relay import lifecycle
+from relay.backends import aws
+from relay.http.routing import Endpoint
+for route in main.app.routes:
+    if isinstance(route, Endpoint) and route.path == "/v1/chat/completions":
+        route.load()
+for name in ("authenticator", "limiter", "usage", "chat"):
+    getattr(main.app.state.services, name)
+for service in ("bedrock-runtime", "dynamodb"):
+    aws.client(service)
+lifecycle.warm_chat()
+print(imported - started, time.perf_counter() - imported)
+"""
+
 
 def function_env() -> dict[str, str]:
     """The environment template.yaml gives the functions, with placeholder resource names."""
@@ -78,6 +102,30 @@ def cold_imports(runs: int, warm: bool = True) -> dict[str, dict[str, Any]]:
     return {
         label: {"median_ms": statistics.median(ms), "min_ms": min(ms), "max_ms": max(ms), "runs": ms}
         for label, ms in times.items()
+    }
+
+
+def first_chat(runs: int) -> dict[str, Any]:
+    """Median of `runs` fresh processes: the data plane's import, then its first chat request's
+    one-time work (less the network), and the two together."""
+    code = _FIRST_CHAT_PROBE.format(
+        layer=str(REPO / "layers" / "relay"), function=str(REPO / "functions" / "data_plane")
+    )
+    imports, first = [], []
+    for _ in range(runs):
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=function_env(), capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"the first-chat probe failed:\n{result.stderr[-2000:]}")
+        imported, once = (float(v) * 1000 for v in result.stdout.strip().splitlines()[-1].split())
+        imports.append(imported)
+        first.append(once)
+    return {
+        "import_ms": statistics.median(imports),
+        "first_ms": statistics.median(first),
+        "total_ms": statistics.median(a + b for a, b in zip(imports, first, strict=True)),
+        "runs": runs,
     }
 
 

@@ -340,6 +340,17 @@ def _footprint_section(r: dict[str, Any]) -> list[str]:
                 ]
             )
         )
+    first = r.get("first_chat")
+    if first:
+        lines.append(
+            _row(
+                [
+                    f"Data plane: the first chat request's one-time work, less the network (median of {first['runs']})",
+                    f"{first['first_ms']:.0f} ms (import and it together: {first['total_ms']:.0f} ms; "
+                    "SnapStart's prime pays it before the snapshot)",
+                ]
+            )
+        )
     for label, top in r.get("importtime", {}).items():
         lines.append(
             _row([f"Slowest packages to import, {label}", ", ".join(f"{p} {ms:.0f} ms" for p, ms in top)])
