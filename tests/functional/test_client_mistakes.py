@@ -118,15 +118,13 @@ def test_unexpected_error_is_a_500_with_request_id_and_its_real_status_logged(
     assert lines[0]["status"] == 500  # (the local stack sets POWERTOOLS_METRICS_DISABLED: no EMF here)
 
 
-def test_keep_alive_connection_survives_an_unexpected_error(services: Any, unused_port: int) -> None:
+def test_keep_alive_connection_survives_an_unexpected_error(services: Any) -> None:
     import http.client
-    import threading
-    import time
 
-    import uvicorn
     from fastapi import APIRouter
 
     from relay.http.app import create_app
+    from tests.servers import serving
 
     router = APIRouter()
 
@@ -138,16 +136,8 @@ def test_keep_alive_connection_survives_an_unexpected_error(services: Any, unuse
     async def fine() -> dict[str, bool]:
         return {"ok": True}
 
-    config = uvicorn.Config(
-        create_app([router], services), host="127.0.0.1", port=unused_port, log_level="critical"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", unused_port, timeout=10)
+    with serving(create_app([router], services), log_level="critical") as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         connection.request("GET", "/v1/boom")
         failed = connection.getresponse()
         failed.read()
@@ -156,18 +146,6 @@ def test_keep_alive_connection_survives_an_unexpected_error(services: Any, unuse
         answered = connection.getresponse()
         assert answered.status == 200 and json.loads(answered.read()) == {"ok": True}
         connection.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture()
-def unused_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_sagemaker_stream_cut_midway_is_an_upstream_error_event(

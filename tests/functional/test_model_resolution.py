@@ -8,7 +8,6 @@ local stack as usual.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,14 +20,9 @@ from relay.backends.bedrock.catalog import BedrockCatalog
 from relay.http.app import create_local_app
 from relay.services.container import Services
 from tests.functional.sagemaker_models import register_all
+from tests.servers import refusing_port
 
 pytestmark = pytest.mark.functional
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +38,22 @@ def bedrock_down(services: Any, client: Any, admin_key: str) -> Iterator[tuple[T
     assert (
         client.post("/v1/admin/models", json={**body, "overwrite": True}, headers=headers).status_code == 201
     )
-    unreachable = boto3.client(
-        "bedrock",
-        endpoint_url=f"http://127.0.0.1:{_closed_port()}",
-        config=Config(connect_timeout=1, retries={"mode": "standard", "max_attempts": 1}),
-    )
-    listings: list[int] = []
+    with refusing_port() as closed:
+        unreachable = boto3.client(
+            "bedrock",
+            endpoint_url=f"http://127.0.0.1:{closed}",
+            config=Config(connect_timeout=1, retries={"mode": "standard", "max_attempts": 1}),
+        )
+        listings: list[int] = []
 
-    def factory() -> Any:
-        listings.append(1)
-        return unreachable
+        def factory() -> Any:
+            listings.append(1)
+            return unreachable
 
-    cold = Services(services.settings)
-    cold.__dict__["bedrock_catalog"] = BedrockCatalog(factory, ttl=300)  # before anything reads it
-    with TestClient(create_local_app(cold), raise_server_exceptions=False) as test_client:
-        yield test_client, listings
+        cold = Services(services.settings)
+        cold.__dict__["bedrock_catalog"] = BedrockCatalog(factory, ttl=300)  # before anything reads it
+        with TestClient(create_local_app(cold), raise_server_exceptions=False) as test_client:
+            yield test_client, listings
 
 
 def _chat(model: str, **extra: Any) -> dict[str, Any]:
