@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,11 +11,30 @@ import pytest
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
+def _build_base_model_once() -> None:
+    """Build the cached tiny-local base model here, one process at a time.
+
+    Every stack seeds tiny-local into its bucket from one cache folder (local/base_models.py) and
+    builds it there first if it is missing. Under pytest-xdist each worker starts a stack, so on a
+    cold cache two builds would write the same folder at once. A lock file beside the folder makes
+    the first worker build it and the others wait; their stacks then only upload it.
+    """
+    from local import base_models, training_env
+
+    if not training_env.ready():  # the stack defers the build to the first training job
+        return
+    base_models.CACHE.mkdir(parents=True, exist_ok=True)
+    with (base_models.CACHE / f"{base_models.LOCAL_MODEL}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        base_models._build(base_models.CACHE / base_models.LOCAL_MODEL)
+
+
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[object]:
     """moto's server and the emulators, with the endpoint variables pointing at them."""
     from local.stack import LocalStack
 
+    _build_base_model_once()
     stack = LocalStack(admin_key="test-admin-key-" + "x" * 33).start()
     try:
         yield stack
