@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# User properties named with this prefix (the infra tier's `report` fixture) are printed at the end.
+BUILD_REPORT = "relay build: "
 
 
 def _build_base_model_once() -> None:
@@ -109,3 +111,18 @@ def openai_client(live_server: str, admin_key: str) -> object:
     import openai
 
     return openai.OpenAI(base_url=live_server, api_key=admin_key, max_retries=0, timeout=30)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The "relay build" section: lines the infra tests recorded as user properties. Read from the
+    test reports, which pytest-xdist's workers hand back to the controller with their properties."""
+    lines: dict[str, object] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if isinstance(key, str) and key.startswith(BUILD_REPORT):
+                    lines[key.removeprefix(BUILD_REPORT)] = value
+    if lines:
+        terminalreporter.section("relay build")
+        for key, value in lines.items():
+            terminalreporter.write_line(f"{key}: {value}")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import BUILD_REPORT
+
 from .stack import REPO_ROOT, raw_template, transformed_template
 
 PYENV_313_BIN = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions" / "3.13.0" / "bin"
-
-# Filled by the build test, printed at the end of the run.
-REPORT: dict[str, str] = {}
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +48,11 @@ def transformed() -> dict[str, Any]:
     return transformed_template()
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if REPORT:
-        terminalreporter.section("relay build")
-        for key, value in REPORT.items():
-            terminalreporter.write_line(f"{key}: {value}")
+@pytest.fixture()
+def report(record_property: Callable[[str, object], None]) -> Callable[[str, str], None]:
+    """Adds a line to the "relay build" section printed at the end of the run (tests/conftest.py)."""
+
+    def add(key: str, value: str) -> None:
+        record_property(BUILD_REPORT + key, value)
+
+    return add

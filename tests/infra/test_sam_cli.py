@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .conftest import PYENV_313_BIN, REPORT
+from .conftest import PYENV_313_BIN
 from .stack import REPO_ROOT
 
 pytestmark = pytest.mark.infra
@@ -47,16 +48,20 @@ def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.1f} KB"
 
 
-def test_sam_validate_lint(sam_cli: Path, sam_env: dict[str, str]) -> None:
+def test_sam_validate_lint(
+    sam_cli: Path, sam_env: dict[str, str], report: Callable[[str, str], None]
+) -> None:
     result, seconds = _run(
         [str(sam_cli), "validate", "--lint", "--template-file", "template.yaml"], sam_env, 120
     )
-    REPORT["sam validate --lint"] = f"{seconds:.1f} s"
+    report("sam validate --lint", f"{seconds:.1f} s")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
-def test_sam_build(sam_cli: Path, sam_env: dict[str, str], tmp_path: Path) -> None:
+def test_sam_build(
+    sam_cli: Path, sam_env: dict[str, str], tmp_path: Path, report: Callable[[str, str], None]
+) -> None:
     if not (PYENV_313_BIN / "python3.13").exists():
         pytest.skip(f"python3.13 not found at {PYENV_313_BIN}; sam build needs the Lambda runtime's Python")
     build_dir = tmp_path / "build"
@@ -74,7 +79,7 @@ def test_sam_build(sam_cli: Path, sam_env: dict[str, str], tmp_path: Path) -> No
         "--parallel",
     ]
     result, seconds = _run(command, sam_env, 170)
-    REPORT["sam build"] = f"{seconds:.1f} s"
+    report("sam build", f"{seconds:.1f} s")
     assert result.returncode == 0, result.stdout + result.stderr
 
     layer = build_dir / "RelayLayer" / "python"
@@ -83,7 +88,7 @@ def test_sam_build(sam_cli: Path, sam_env: dict[str, str], tmp_path: Path) -> No
     sizes = {"RelayLayer": _tree_size(layer), "DataPlaneFunction": _tree_size(data_plane)}
     sizes["ControlPlaneFunction"] = _tree_size(control_plane)
     for name, size in sizes.items():
-        REPORT[f"{name} unzipped"] = _mb(size)
+        report(f"{name} unzipped", _mb(size))
     print(", ".join(f"{name} {_mb(size)}" for name, size in sizes.items()))
 
     assert (layer / "relay" / "__init__.py").is_file(), (
