@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,34 +66,52 @@ def checkpoint(local_stack: Any) -> str:
     return f"s3://{bucket}/{CHECKPOINT}"
 
 
-@pytest.fixture(scope="module")
-def component(sagemaker: Any, checkpoint: str) -> Iterator[str]:
-    sagemaker.create_model(
-        ModelName="hosting-chat-model",
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={
-            "Image": LMI_IMAGE,
-            "ModelDataSource": {
-                "S3DataSource": {"S3Uri": checkpoint, "S3DataType": "S3Prefix", "CompressionType": "None"}
+def missing(call: Any) -> bool:
+    try:
+        call()
+    except ClientError as error:
+        if "Could not find" in error.response["Error"]["Message"]:
+            return True
+        raise
+    return False
+
+
+def create_endpoint(sagemaker: Any, checkpoint: str) -> None:
+    if missing(lambda: sagemaker.describe_model(ModelName="hosting-chat-model")):
+        sagemaker.create_model(
+            ModelName="hosting-chat-model",
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={
+                "Image": LMI_IMAGE,
+                "ModelDataSource": {
+                    "S3DataSource": {"S3Uri": checkpoint, "S3DataType": "S3Prefix", "CompressionType": "None"}
+                },
             },
-        },
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="hosting-chat-config",
-        ExecutionRoleArn=ROLE,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "InstanceType": "ml.m5.xlarge",
-                "InitialInstanceCount": 1,
-                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 1},
-                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
-            }
-        ],
-    )
+        )
+    if missing(lambda: sagemaker.describe_endpoint_config(EndpointConfigName="hosting-chat-config")):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="hosting-chat-config",
+            ExecutionRoleArn=ROLE,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "InstanceType": "ml.m5.xlarge",
+                    "InitialInstanceCount": 1,
+                    "ManagedInstanceScaling": {
+                        "Status": "ENABLED",
+                        "MinInstanceCount": 0,
+                        "MaxInstanceCount": 1,
+                    },
+                    "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+                }
+            ],
+        )
     sagemaker.create_endpoint(EndpointName="hosting-chat", EndpointConfigName="hosting-chat-config")
     assert sagemaker.describe_endpoint(EndpointName="hosting-chat")["EndpointStatus"] == "Creating"
     wait(lambda: sagemaker.describe_endpoint(EndpointName="hosting-chat"), "EndpointStatus", "InService")
+
+
+def create_component(sagemaker: Any) -> None:
     sagemaker.create_inference_component(
         InferenceComponentName="hosting-chat-ic",
         EndpointName="hosting-chat",
@@ -108,7 +125,23 @@ def component(sagemaker: Any, checkpoint: str) -> Iterator[str]:
     described = sagemaker.describe_inference_component(InferenceComponentName="hosting-chat-ic")
     assert described["InferenceComponentStatus"] == "Creating"
     assert described["RuntimeConfig"] == {"DesiredCopyCount": 1, "CurrentCopyCount": 0}
-    yield "hosting-chat-ic"
+
+
+@pytest.fixture()
+def component(sagemaker: Any, checkpoint: str) -> str:
+    """hosting-chat-ic on the hosting-chat endpoint, InService with one copy whatever the tests before
+    left: created by the first test that needs it (again after the delete test), scaled back to one."""
+    if missing(lambda: sagemaker.describe_endpoint(EndpointName="hosting-chat")):
+        create_endpoint(sagemaker, checkpoint)
+    if missing(lambda: sagemaker.describe_inference_component(InferenceComponentName="hosting-chat-ic")):
+        create_component(sagemaker)
+    described = wait(describe(sagemaker, "hosting-chat-ic"), "InferenceComponentStatus", "InService")
+    if described["RuntimeConfig"]["DesiredCopyCount"] != 1:
+        sagemaker.update_inference_component_runtime_config(
+            InferenceComponentName="hosting-chat-ic", DesiredRuntimeConfig={"CopyCount": 1}
+        )
+        wait(describe(sagemaker, "hosting-chat-ic"), "InferenceComponentStatus", "InService")
+    return "hosting-chat-ic"
 
 
 def test_every_pinned_serving_image_is_served_for_its_task_type() -> None:
