@@ -40,9 +40,11 @@ def _start(client: Any, auth: dict[str, str], project_id: str, dataset_id: str, 
     return str(response.json()["id"])
 
 
-def test_success_path_records_every_status_progress_loss_and_checkpoints(
-    client: Any, auth: dict[str, str], project: tuple[str, str]
-) -> None:
+@pytest.fixture(scope="module")
+def finished(client: Any, admin_key: str, project: tuple[str, str]) -> dict[str, Any]:
+    """A tiny-local job run to its end with a test split and two test functions, started by the first
+    test that needs it: the success path's subject and the cancel test's finished job."""
+    auth = {"Authorization": f"Bearer {admin_key}"}
     project_id, dataset_id = project
     job_id = _start(
         client,
@@ -52,7 +54,14 @@ def test_success_path_records_every_status_progress_loss_and_checkpoints(
         train_test_split_ratio=20,
         test_functions=["exact_match", "token_f1"],
     )
-    job = wait_for(client, auth, project_id, job_id)
+    return wait_for(client, auth, project_id, job_id)
+
+
+def test_success_path_records_every_status_progress_loss_and_checkpoints(
+    client: Any, auth: dict[str, str], project: tuple[str, str], finished: dict[str, Any]
+) -> None:
+    project_id, _ = project
+    job, job_id = finished, finished["id"]
     assert job["status"] == "Success", job.get("failure_reason")
     assert history(project_id, job_id) == ["Pending", "Running", "Testing", "Success"]
     assert job["progress"] == 100
@@ -180,11 +189,10 @@ def test_cancel_stops_the_execution_and_the_training_job(
 
 
 def test_cancel_of_a_finished_or_unknown_job(
-    client: Any, auth: dict[str, str], project: tuple[str, str]
+    client: Any, auth: dict[str, str], project: tuple[str, str], finished: dict[str, Any]
 ) -> None:
     project_id, _ = project
-    jobs = client.get(f"/v1/projects/{project_id}/training-jobs", headers=auth).json()
-    finished = next(j for j in jobs if j["status"] == "Success")
+    assert finished["status"] == "Success", finished.get("failure_reason")
     response = client.post(f"/v1/projects/{project_id}/training-jobs/{finished['id']}/cancel", headers=auth)
     assert response.status_code == 409
     assert response.json() == {"status": 409, "error": response.json()["error"], "code": "conflict"}
