@@ -54,6 +54,15 @@ def setup(client: Any, admin_key: str) -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="module")
+def accepting(client: Any, admin_key: str) -> dict[str, str]:
+    """A second project with a dataset, for the tests whose jobs are stored: `setup`'s project keeps
+    only its finished job, whichever tests ran before the one that lists it."""
+    auth = {"Authorization": f"Bearer {admin_key}"}
+    project_id = create_project(client, auth, "accepting")
+    return {"project": project_id, "train": upload_dataset(client, auth, project_id, SUMS)}
+
+
 def _body(setup: dict[str, str], **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"base_model": "tiny-local", "train_dataset_id": setup["train"]}
     body.update(changes)
@@ -159,7 +168,9 @@ def test_nothing_is_stored_for_rejected_requests_and_unknown_projects_are_404(
     assert client.post(f"/v1/projects/{setup['project']}/training-jobs", json=_body(setup)).status_code == 401
 
 
-def test_a_running_job_cannot_be_deleted(client: Any, auth: dict[str, str], setup: dict[str, str]) -> None:
+def test_a_running_job_cannot_be_deleted(
+    client: Any, auth: dict[str, str], accepting: dict[str, str]
+) -> None:
     # A job whose pipeline fails fast keeps this test quick; it is Pending for a moment first.
     from relay.backends import aws
     from relay.services.training.dynamodb import DynamoDBTrainingJobRepository
@@ -170,7 +181,7 @@ def test_a_running_job_cannot_be_deleted(client: Any, auth: dict[str, str], setu
     jobs.create(
         TrainingJob(
             id="tr-bbbbbbbbbbbbbbbb",
-            project_id=setup["project"],
+            project_id=accepting["project"],
             name="b",
             status="Running",
             created_at=2,
@@ -178,23 +189,24 @@ def test_a_running_job_cannot_be_deleted(client: Any, auth: dict[str, str], setu
         )
     )
     response = client.delete(
-        f"/v1/projects/{setup['project']}/training-jobs/tr-bbbbbbbbbbbbbbbb", headers=auth
+        f"/v1/projects/{accepting['project']}/training-jobs/tr-bbbbbbbbbbbbbbbb", headers=auth
     )
     assert response.status_code == 409 and "cancel it" in response.json()["error"]
 
 
 def test_grpo_with_its_defaults_is_accepted_with_a_valid_group(
-    client: Any, auth: dict[str, str], setup: dict[str, str]
+    client: Any, auth: dict[str, str], accepting: dict[str, str]
 ) -> None:
-    body = _body(setup, test_functions=["exact_match"], reward={"exact_match": 1.0}, name="grpo-defaults")
-    response = client.post(f"/v1/projects/{setup['project']}/training-jobs/grpo", json=body, headers=auth)
+    project = accepting["project"]
+    body = _body(accepting, test_functions=["exact_match"], reward={"exact_match": 1.0}, name="grpo-defaults")
+    response = client.post(f"/v1/projects/{project}/training-jobs/grpo", json=body, headers=auth)
     assert response.status_code == 201, response.text
     job = response.json()["id"]
-    detail = client.get(f"/v1/projects/{setup['project']}/training-jobs/{job}", headers=auth).json()
+    detail = client.get(f"/v1/projects/{project}/training-jobs/{job}", headers=auth).json()
     hyper = detail["hyper_parameters"]
     assert hyper["num_generations"] >= 2
     assert hyper["per_device_train_batch_size"] % hyper["num_generations"] == 0
-    client.post(f"/v1/projects/{setup['project']}/training-jobs/{job}/cancel", headers=auth)
+    client.post(f"/v1/projects/{project}/training-jobs/{job}/cancel", headers=auth)
 
 
 @pytest.mark.parametrize(
