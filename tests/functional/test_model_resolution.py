@@ -26,7 +26,8 @@ pytestmark = pytest.mark.functional
 
 
 @pytest.fixture(scope="module")
-def bedrock_down(services: Any, client: Any, admin_key: str) -> Iterator[tuple[TestClient, list[int]]]:
+def registered(client: Any, admin_key: str) -> None:
+    """The emulated SageMaker models, and emu-bare: a registry id without a name tag."""
     headers = {"Authorization": f"Bearer {admin_key}"}
     register_all(client, headers)
     body = {
@@ -38,6 +39,11 @@ def bedrock_down(services: Any, client: Any, admin_key: str) -> Iterator[tuple[T
     assert (
         client.post("/v1/admin/models", json={**body, "overwrite": True}, headers=headers).status_code == 201
     )
+
+
+@pytest.fixture()
+def bedrock_down(services: Any, registered: None) -> Iterator[tuple[TestClient, list[int]]]:
+    """An app cold started for each test, its Bedrock catalogue unlisted; `listings` counts its tries."""
     with refusing_port() as closed:
         unreachable = boto3.client(
             "bedrock",
