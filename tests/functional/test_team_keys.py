@@ -31,6 +31,12 @@ def clock() -> Clock:
     return Clock(float(START))
 
 
+@pytest.fixture(autouse=True)
+def clock_at_start(clock: Clock) -> None:
+    """Each test starts at START, whatever time the tests before it moved the clock to."""
+    clock.now = float(START)
+
+
 @pytest.fixture(scope="module")
 def team(local_stack: object, clock: Clock) -> Iterator[TestClient]:
     """The whole app, its limiter and usage on the injected clock."""
