@@ -80,6 +80,8 @@ def test_models_and_keys(cli_env: dict[str, str], live_server: str) -> None:
     assert refused.returncode == 1 and "HTTP 401" in refused.stderr
 
 
+# Trains and serves tiny-local: one such test at a time, all on one pytest-xdist worker (Makefile).
+@pytest.mark.xdist_group("tiny-models")
 def test_projects_datasets_training_plot(cli_env: dict[str, str], tmp_path: Path) -> None:
     from PIL import Image
 

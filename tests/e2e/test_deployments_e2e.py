@@ -21,7 +21,8 @@ import pytest
 
 from relay.services.layout import training_prefix
 
-pytestmark = pytest.mark.e2e
+# Trains or serves tiny-local: one such test at a time, all on one pytest-xdist worker (Makefile).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("tiny-models")]
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN_PYTHON = REPO / ".venv-train" / "bin" / "python"

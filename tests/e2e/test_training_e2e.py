@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-pytestmark = pytest.mark.e2e
+# Trains or serves tiny-local: one such test at a time, all on one pytest-xdist worker (Makefile).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("tiny-models")]
 
 QA = [
     {"prompt": f"what is the capital of {country}", "completion": city}

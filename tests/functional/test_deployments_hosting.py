@@ -22,7 +22,8 @@ from relay.services.deployments.fakes import RecordingExecutions
 from relay.services.keys.models import ADMIN
 from relay.settings import Settings
 
-pytestmark = pytest.mark.functional
+# Trains or serves tiny-local: one such test at a time, all on one pytest-xdist worker (Makefile).
+pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("tiny-models")]
 
 if not (Path(__file__).resolve().parents[2] / ".venv-train" / "bin" / "python").exists():
     pytest.skip("the serving processes need .venv-train (make training)", allow_module_level=True)

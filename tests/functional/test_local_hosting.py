@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from local.tiny_model import SPECIAL_TOKENS, VOCABULARY
 
-pytestmark = pytest.mark.functional
+# Trains or serves tiny-local: one such test at a time, all on one pytest-xdist worker (Makefile).
+pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("tiny-models")]
 
 REPO = Path(__file__).resolve().parents[2]
 TRAINING_PYTHON = REPO / ".venv-train" / "bin" / "python"

@@ -22,7 +22,8 @@ from tests.functional.training_support import (
     wait_for_execution,
 )
 
-pytestmark = pytest.mark.functional
+# Trains or serves tiny-local: one such test at a time, all on one pytest-xdist worker (Makefile).
+pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("tiny-models")]
 
 
 @pytest.fixture(scope="module")
