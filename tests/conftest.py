@@ -126,3 +126,27 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("relay build")
         for key, value in lines.items():
             terminalreporter.write_line(f"{key}: {value}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep pytest-xdist's `--dist loadgroup` grouping under pytest 9.2.
+
+    In each worker xdist appends "@<group>" to the id of every test marked xdist_group, and its
+    scheduler sends the tests sharing a suffix to one worker. It writes the legacy `item._nodeid`,
+    which pytest 9.2's structured node ids ignore, so every test was scheduled on its own
+    (pytest-dev/pytest-xdist#1386). This sets the id the way xdist means to; once xdist sets it
+    itself, the suffix is there already and nothing changes.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix) and hasattr(item, "_id"):
+            item._id = NodeId.parse(item.nodeid + suffix)
