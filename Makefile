@@ -7,6 +7,13 @@ SAM_VENV := .venv-sam
 TRAIN_VENV := .venv-train
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make test`, `functional` and `e2e` run pytest on PYTEST_WORKERS pytest-xdist workers (`auto`: one
+# per core; `0`: in-process, one test at a time), each with its own local stack. --dist loadgroup
+# keeps each xdist_group on one worker: the tests that train or serve tiny-local (group "tiny-models")
+# run one after another there, so two never compete for CPU and memory, and they are the longest
+# part, so more than two workers hardly helps. `unit` and `infra` alone finish sooner in one process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: local python-version test lint typecheck unit functional e2e infra training bench bench-quick build clean
 
@@ -54,16 +61,16 @@ unit: $(BIN)/.installed
 	$(BIN)/pytest -m unit -q
 
 functional: $(BIN)/.installed
-	$(BIN)/pytest -m functional -q
+	$(PYTEST) -m functional -q
 
 e2e: $(BIN)/.installed
-	$(BIN)/pytest -m e2e -q
+	$(PYTEST) -m e2e -q
 
 infra: $(BIN)/.installed $(SAM_VENV)/.installed
 	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -m infra -q
 
 test: lint typecheck $(SAM_VENV)/.installed $(TRAIN_VENV)/.installed
-	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(BIN)/pytest -q -m "unit or functional or e2e or infra"
+	SAM_CLI=$(abspath $(SAM_VENV))/bin/sam $(PYTEST) -q -m "unit or functional or e2e or infra"
 	$(TRAIN_VENV)/bin/python -m pytest -m training -q tests/training
 
 # Not part of `make test`: gateway overhead against the emulator, side by side with LiteLLM's
