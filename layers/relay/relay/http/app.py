@@ -27,72 +27,41 @@ if TYPE_CHECKING:
 # routes are buffered behind Mangum (template.yaml routes them to the matching function).
 # Each plane imports only its own routes, so neither pays the other's import time. The data
 # plane's are plain Starlette routes (relay.http.routing): it never imports FastAPI.
+# method, path, handler in relay.http.routes, body model in relay.protocol (None: none or a form)
+_INFERENCE_ROUTES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("POST", "/v1/chat/completions", "chat:chat_completions", "chat:ChatCompletionRequest"),
+    ("POST", "/v1/completions", "completions:completions", "completions:CompletionRequest"),
+    ("POST", "/v1/messages", "messages:create_message", "messages:MessageCreateRequest"),
+    ("POST", "/v1/messages/count_tokens", "messages:count_tokens", "messages:CountTokensRequest"),
+    ("POST", "/v1/responses", "responses:create_response", "responses:ResponseCreateRequest"),
+    ("GET", "/v1/responses/{response_id}", "responses:retrieve_response", None),
+    ("DELETE", "/v1/responses/{response_id}", "responses:delete_response", None),
+    ("GET", "/v1/responses/{response_id}/input_items", "responses:list_input_items", None),
+    ("POST", "/v1/embeddings", "embeddings:create_embeddings", "embeddings:EmbeddingRequest"),
+    ("POST", "/v1/rerank", "tasks:rerank", "rerank:RerankRequest"),
+    ("POST", "/v1/classification", "tasks:classify", "classification:ClassificationRequest"),
+    ("POST", "/v1/invocations", "tasks:invoke", "classification:InvocationRequest"),
+    ("POST", "/v1/audio/transcriptions", "audio:transcribe", None),
+)
+
+
 def data_plane_routes() -> list[BaseRoute]:
     """The inference routes. Each names its handler and body model by module path, so a route's
     module, wire models and translators are imported by its first request, not at cold start
     (SnapStart's before-checkpoint hook loads them all before the snapshot)."""
     from relay.http.routes import health
 
-    routes = "relay.http.routes"
     return [
         *health.routes,
-        Endpoint(
-            "/v1/chat/completions",
-            f"{routes}.chat:chat_completions",
-            method="POST",
-            body="relay.protocol.chat:ChatCompletionRequest",
+        *(
+            Endpoint(
+                path,
+                f"relay.http.routes.{handler}",
+                method=method,
+                body=f"relay.protocol.{body}" if body else None,
+            )
+            for method, path, handler, body in _INFERENCE_ROUTES
         ),
-        Endpoint(
-            "/v1/completions",
-            f"{routes}.completions:completions",
-            method="POST",
-            body="relay.protocol.completions:CompletionRequest",
-        ),
-        Endpoint(
-            "/v1/messages",
-            f"{routes}.messages:create_message",
-            method="POST",
-            body="relay.protocol.messages:MessageCreateRequest",
-        ),
-        Endpoint(
-            "/v1/messages/count_tokens",
-            f"{routes}.messages:count_tokens",
-            method="POST",
-            body="relay.protocol.messages:CountTokensRequest",
-        ),
-        Endpoint(
-            "/v1/responses",
-            f"{routes}.responses:create_response",
-            method="POST",
-            body="relay.protocol.responses:ResponseCreateRequest",
-        ),
-        Endpoint("/v1/responses/{response_id}", f"{routes}.responses:retrieve_response", method="GET"),
-        Endpoint("/v1/responses/{response_id}", f"{routes}.responses:delete_response", method="DELETE"),
-        Endpoint(
-            "/v1/responses/{response_id}/input_items", f"{routes}.responses:list_input_items", method="GET"
-        ),
-        Endpoint(
-            "/v1/embeddings",
-            f"{routes}.embeddings:create_embeddings",
-            method="POST",
-            body="relay.protocol.embeddings:EmbeddingRequest",
-        ),
-        Endpoint(
-            "/v1/rerank", f"{routes}.tasks:rerank", method="POST", body="relay.protocol.rerank:RerankRequest"
-        ),
-        Endpoint(
-            "/v1/classification",
-            f"{routes}.tasks:classify",
-            method="POST",
-            body="relay.protocol.classification:ClassificationRequest",
-        ),
-        Endpoint(
-            "/v1/invocations",
-            f"{routes}.tasks:invoke",
-            method="POST",
-            body="relay.protocol.classification:InvocationRequest",
-        ),
-        Endpoint("/v1/audio/transcriptions", f"{routes}.audio:transcribe", method="POST"),
     ]
 
 
