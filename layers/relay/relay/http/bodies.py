@@ -28,18 +28,23 @@ async def json_body(request: Request, model: type[ModelT], *, required: bool) ->
     elif request.headers.get("content-type", "").lower().startswith("multipart/"):
         # Any other Content-Type is read as JSON anyway (`curl -d` says form-encoded).
         raise BadRequestError("Send the body as JSON with Content-Type: application/json")
-    try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequestError(f"Malformed JSON body: {exc}") from None
-    except RecursionError:
-        raise BadRequestError("The JSON body is nested too deeply") from None
+    payload = _loads(raw)
     if not isinstance(payload, dict):
         raise BadRequestError("The JSON body must be an object")
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
         raise describe(exc.errors(), payload) from None
+
+
+def _loads(raw: bytes) -> Any:
+    """`json.loads`, its failures as 400s."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequestError(f"Malformed JSON body: {exc}") from None
+    except RecursionError:
+        raise BadRequestError("The JSON body is nested too deeply") from None
 
 
 def _content_type(scope: Scope) -> bytes:
@@ -83,12 +88,7 @@ async def validated_body(request: Request, model: type[ModelT]) -> ModelT:
         pass
     if not raw.strip():
         raise BadRequestError("The request needs a JSON body with Content-Type: application/json")
-    try:
-        payload: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequestError(f"Malformed JSON body: {exc}") from None
-    except RecursionError:
-        raise BadRequestError("The JSON body is nested too deeply") from None
+    payload = _loads(raw)
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
