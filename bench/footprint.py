@@ -66,6 +66,27 @@ print(imported - started, time.perf_counter() - imported)
 """
 
 
+# The control plane's first request, less the network: `GET /v1/projects` without a key (refused
+# with a 401 before any AWS call) through the Lambda handler, which builds the X-Ray tracer and the
+# projects router's app (FastAPI and the router's models; relay.http.app.ControlPlane).
+_FIRST_CONTROL_PROBE = """
+import json, sys, time
+from types import SimpleNamespace
+sys.path[:0] = [{layer!r}, {function!r}]
+event = json.loads(open({event!r}).read())
+for headers in (event["headers"], event["multiValueHeaders"]):
+    headers.pop("Authorization", None)
+context = SimpleNamespace(function_name="bench", memory_limit_in_mb=512, aws_request_id="bench-1",
+                          invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench")
+started = time.perf_counter()
+import handler
+imported = time.perf_counter()
+answer = handler.lambda_handler(event, context)
+assert answer["statusCode"] == 401, answer
+print(imported - started, time.perf_counter() - imported)
+"""
+
+
 def function_env() -> dict[str, str]:
     """The environment template.yaml gives the functions, with placeholder resource names."""
     template = load_template()
@@ -111,13 +132,28 @@ def first_chat(runs: int) -> dict[str, Any]:
     code = _FIRST_CHAT_PROBE.format(
         layer=str(REPO / "layers" / "relay"), function=str(REPO / "functions" / "data_plane")
     )
+    return _first_request(code, runs, "first-chat")
+
+
+def first_control(runs: int) -> dict[str, Any]:
+    """The same for the control plane: its import, then a first `GET /v1/projects` (refused for
+    want of a key, so no network) through its Lambda handler."""
+    code = _FIRST_CONTROL_PROBE.format(
+        layer=str(REPO / "layers" / "relay"),
+        function=str(REPO / "functions" / "control_plane"),
+        event=str(REPO / "events" / "projects-list.json"),
+    )
+    return _first_request(code, runs, "first-control")
+
+
+def _first_request(code: str, runs: int, name: str) -> dict[str, Any]:
     imports, first = [], []
     for _ in range(runs):
         result = subprocess.run(
             [sys.executable, "-c", code], env=function_env(), capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
-            raise RuntimeError(f"the first-chat probe failed:\n{result.stderr[-2000:]}")
+            raise RuntimeError(f"the {name} probe failed:\n{result.stderr[-2000:]}")
         imported, once = (float(v) * 1000 for v in result.stdout.strip().splitlines()[-1].split())
         imports.append(imported)
         first.append(once)

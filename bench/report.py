@@ -351,6 +351,18 @@ def _footprint_section(r: dict[str, Any]) -> list[str]:
                 ]
             )
         )
+    control = r.get("first_control")
+    if control:
+        lines.append(
+            _row(
+                [
+                    "Control plane: the first request's one-time work, less the network: a `GET /v1/projects` "
+                    f"refused for want of a key (median of {control['runs']})",
+                    f"{control['first_ms']:.0f} ms (import and it together: {control['total_ms']:.0f} ms; "
+                    "the X-Ray tracer, FastAPI and the projects router)",
+                ]
+            )
+        )
     for label, top in r.get("importtime", {}).items():
         lines.append(
             _row([f"Slowest packages to import, {label}", ", ".join(f"{p} {ms:.0f} ms" for p, ms in top)])

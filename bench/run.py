@@ -297,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     # Quick mode trusts the bytecode the servers just compiled; a full run warms it first.
     results["cold"] = footprint.cold_imports(args.cold_runs, warm=not args.quick)
     results["first_chat"] = footprint.first_chat(args.cold_runs)
+    results["first_control"] = footprint.first_control(args.cold_runs)
     if not args.quick:
         results["importtime"] = {
             label: footprint.slowest_imports(folder, module)

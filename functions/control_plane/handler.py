@@ -1,5 +1,8 @@
 """ControlPlane: the buffered control routes and /v1/models, behind Mangum.
 
+The app (relay.http.app.ControlPlane) builds one control router's FastAPI app on the first
+request for one of its paths, so this import loads neither FastAPI nor any router.
+
 Metrics are flushed per request by the app's middleware, as on the DataPlane.
 
 The X-Ray tracer (and the SDK's ~100 ms import) is built by the first invocation rather than at
@@ -13,10 +16,10 @@ from collections.abc import Callable
 
 from mangum import Mangum
 
-from relay.http.app import create_control_plane_app
+from relay.http.app import ControlPlane
 from relay.observability import get_tracer, logger
 
-app = create_control_plane_app()
+app = ControlPlane()
 _asgi_handler = Mangum(app, lifespan="off")
 _traced: Callable[[dict, object], dict] | None = None
 

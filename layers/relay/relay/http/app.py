@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -77,40 +79,47 @@ def snapstart_routes() -> list[BaseRoute]:
     ]
 
 
-def control_plane_routers() -> tuple[APIRouter, ...]:
-    from relay.http.routes import (
-        admin_models,
-        batches,
-        datasets,
-        deployments,
-        docs,
-        engines,
-        files,
-        fine_tuning,
-        keys,
-        models,
-        projects,
-        testing_functions,
-        training,
-        usage,
-    )
+# The control routers (modules in relay.http.routes, in the order the full app includes them),
+# each with the paths it serves, as a regular expression. The control plane's Lambda function
+# builds a router's app on the first request for one of its paths (ControlPlane), so a cold
+# start imports FastAPI and one router, not all of them. tests/unit/test_control_plane_lazy.py
+# checks that every route of every router is claimed by its own row and no other.
+_CONTROL_ROUTERS: tuple[tuple[str, str], ...] = (
+    ("docs", r"/openapi\.json|/docs(/[^/]*)?"),
+    ("models", r"/v1/models(/.*)?"),
+    ("projects", r"/v1/projects(/[^/]+)?/?"),
+    ("datasets", r"/v1/projects/[^/]+/datasets(/.*)?"),
+    ("training", r"/v1/projects/[^/]+/training-jobs(/.*)?"),
+    ("deployments", r"/v1/projects/[^/]+/deployments(/.*)?"),
+    ("engines", r"/v1/engines(/.*)?"),
+    ("testing_functions", r"/v1/testing-functions(/.*)?"),
+    ("files", r"/v1/files(/.*)?"),
+    ("batches", r"/v1/batches(/.*)?"),
+    ("fine_tuning", r"/v1/fine_tuning/jobs(/.*)?"),
+    ("keys", r"/v1/keys(/.*)?"),
+    ("usage", r"/v1/usage/?"),
+    ("admin_models", r"/v1/admin/models(/.*)?"),
+)
 
-    return (
-        docs.router,
-        models.router,
-        projects.router,
-        datasets.router,
-        training.router,
-        deployments.router,
-        engines.router,
-        testing_functions.router,
-        files.router,
-        batches.router,
-        fine_tuning.router,
-        keys.router,
-        usage.router,
-        admin_models.router,
-    )
+
+def control_plane_routers() -> tuple[APIRouter, ...]:
+    return tuple(_control_router(module) for module, _ in _CONTROL_ROUTERS)
+
+
+def _control_router(module: str) -> APIRouter:
+    router: APIRouter = importlib.import_module(f"relay.http.routes.{module}").router
+    return router
+
+
+def control_router_for(path: str) -> str | None:
+    """The control router (its module's name) that serves `path`, if any does."""
+    for module, pattern in _CONTROL_PATTERNS:
+        if pattern.fullmatch(path):
+            return module
+    return None
+
+
+_CONTROL_PATTERNS = tuple((module, re.compile(pattern)) for module, pattern in _CONTROL_ROUTERS)
 
 
 def _middleware(services: Services, routes: Sequence[BaseRoute]) -> list[Middleware]:
@@ -197,9 +206,56 @@ def create_app(
 
 
 def create_control_plane_app(services: Services | None = None) -> FastAPI:
+    """Every control route in one FastAPI app (ControlPlane builds one router's at a time)."""
     from relay.http.routes import health
 
     return create_app(control_plane_routers(), services, extra=health.routes)
+
+
+class ControlPlane:
+    """The control plane as its Lambda function serves it, behind Mangum: the FastAPI app of one
+    control router, built on the first request for one of its paths (`control_router_for`).
+
+    Importing FastAPI and every router's models was most of the function's cold start (about a
+    second, `make bench`); now its import loads neither, and its first request loads FastAPI and
+    the one router it needs. `/health` is served without FastAPI; a path no router claims goes to
+    the app of every router (`create_control_plane_app`), so a wrong path or method is answered
+    as it always was. The apps share one `Services`. One request at a time per Lambda
+    environment, and nothing awaited while an app is built, so two requests never build one."""
+
+    def __init__(self, services: Services | None = None) -> None:
+        from relay.http.routes import health
+
+        self.services = services or Services(get_settings())
+        self._apps: dict[str | None, ASGIApp] = {}
+        self._health = DataPlaneApp(
+            routes=health.routes, middleware=_middleware(self.services, health.routes)
+        )
+        self._health.state.services = self.services
+        self._health_paths = {route.path for route in health.routes if isinstance(route, Endpoint)}
+        # Lifespan (a server's, not Lambda's: Mangum runs with lifespan="off") with the shutdown flush.
+        self._lifespan = Router()
+        self._lifespan.lifespan_context = flushing_lifespan(self._lifespan.lifespan_context, self.services)
+
+    def app_for(self, path: str) -> ASGIApp:
+        """The app that serves `path`, built now if it has not been yet."""
+        if path in self._health_paths:
+            return self._health
+        module = control_router_for(path)
+        app = self._apps.get(module)
+        if app is None:
+            if module is None:
+                app = create_control_plane_app(self.services)
+            else:
+                app = create_app((_control_router(module),), self.services)
+            self._apps[module] = app
+        return app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        await self.app_for(scope["path"])(scope, receive, send)
 
 
 def create_local_app(services: Services | None = None) -> FastAPI:
