@@ -2,7 +2,8 @@
 
 `import main` (functions/data_plane) runs in a fresh interpreter, as the Lambda Web Adapter's
 uvicorn does; `bench/footprint.py` times it. boto3 comes with the first client, the wire models'
-validators with their first use (or `relay.lifecycle.prime`, before a SnapStart snapshot)."""
+validators with their first use (or `relay.lifecycle.prime`, before a SnapStart snapshot).
+The ControlPlane's `import handler` is probed the same way."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 _PROBE = """
 import json, sys
 sys.path[:0] = [{layer!r}, {function!r}]
-import main
+import {module}
 modules = sorted(sys.modules)
 from relay.protocol.base import WireModel
 
@@ -37,7 +38,7 @@ print(json.dumps({{
 """
 
 
-def _cold_import() -> dict[str, list[str]]:
+def _cold_import(function: str = "data_plane", module: str = "main") -> dict[str, list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RELAY_"))}
     env.update(
         RELAY_TABLE_NAME="t",
@@ -47,7 +48,7 @@ def _cold_import() -> dict[str, list[str]]:
         AWS_LAMBDA_FUNCTION_NAME="cold-import-test",
     )
     code = _PROBE.format(
-        layer=str(REPO / "layers" / "relay"), function=str(REPO / "functions" / "data_plane")
+        layer=str(REPO / "layers" / "relay"), function=str(REPO / "functions" / function), module=module
     )
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
@@ -81,3 +82,11 @@ def test_data_plane_cold_import_loads_no_route_module_nor_botocore() -> None:
     assert routes == {"relay.http.routes.health"}
     # botocore's exceptions (and urllib3 under them) are imported by the first failed AWS call.
     assert not {"botocore.exceptions", "urllib3"} & modules
+
+
+def test_control_plane_cold_import_loads_no_router_nor_fastapi() -> None:
+    # relay.http.app.ControlPlane builds each router's FastAPI app on its first request.
+    modules = set(_cold_import("control_plane", "handler")["modules"])
+    packages = {name.split(".")[0] for name in modules}
+    assert not packages & {"fastapi", "pydantic", "boto3", "opentelemetry", "aws_xray_sdk"}
+    assert {m for m in modules if m.startswith("relay.http.routes.")} == {"relay.http.routes.health"}
