@@ -100,6 +100,7 @@ _CONTROL_ROUTERS: tuple[tuple[str, str], ...] = (
     ("usage", r"/v1/usage/?"),
     ("admin_models", r"/v1/admin/models(/.*)?"),
 )
+_CONTROL_PATTERNS = tuple((module, re.compile(pattern)) for module, pattern in _CONTROL_ROUTERS)
 
 
 def control_plane_routers() -> tuple[APIRouter, ...]:
@@ -117,9 +118,6 @@ def control_router_for(path: str) -> str | None:
         if pattern.fullmatch(path):
             return module
     return None
-
-
-_CONTROL_PATTERNS = tuple((module, re.compile(pattern)) for module, pattern in _CONTROL_ROUTERS)
 
 
 def _middleware(services: Services, routes: Sequence[BaseRoute]) -> list[Middleware]:
